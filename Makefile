@@ -1,0 +1,57 @@
+# Two commands for a new machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+LOAD ?= 20
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: demo test unit bench collector jaeger tools stack stack-down clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test,bench]"
+	touch $@
+
+## demo: the demo service, fully instrumented on the embedded default (no servers needed):
+## JSON logs on stdout, spans on stderr, Prometheus metrics at /metrics, LOAD seconds of load.
+demo: $(VENV)/.installed
+	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
+
+## test: the whole suite. Builds the collector and Jaeger first where Go is installed (cached).
+test: $(VENV)/.installed tools
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## unit: the fast tests only (no servers).
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+## bench: the benchmarks; writes benchmarks/results/summary.json.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+## collector: build vitalyst-otelcol from collector/manifest.yaml (cached by manifest hash).
+collector:
+	@collector/build.sh
+
+## jaeger: build Jaeger v2 (the OTLP trace backend of the tests) from tools/jaeger (cached).
+jaeger:
+	@tools/jaeger/build.sh
+
+tools:
+	@if command -v go >/dev/null 2>&1; then \
+		collector/build.sh >/dev/null && tools/jaeger/build.sh >/dev/null; \
+	else \
+		echo "go is not installed: the collector and Jaeger are not built; integration tests will skip (CI fails instead)"; \
+	fi
+
+## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
+stack: $(VENV)/.installed tools
+	$(BIN)/vitalyst-otel stack up
+
+stack-down: $(VENV)/.installed
+	$(BIN)/vitalyst-otel stack down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis benchmarks/results

@@ -1,0 +1,355 @@
+"""The one code path behind ``configure()`` and the ``opentelemetry-instrument`` launcher.
+
+Set-up is a list of small steps. Each step that fails is reported once, naming what is lost,
+and the application carries on without it: nothing in telemetry set-up may stop an app from
+starting. A second ``configure()`` returns the first handle with a warning.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk._configuration import _BaseConfigurator
+
+from vitalyst_otel import env
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.settings import Settings
+
+_log = logging.getLogger("vitalyst_otel")
+
+
+@dataclass
+class Telemetry:
+    """The handle ``configure()`` returns: the providers, the settings they came from, and a
+    bounded ``shutdown()``."""
+
+    settings: Settings
+    resource: Any = None
+    tracer_provider: Any = None
+    meter_provider: Any = None
+    logger_provider: Any = None
+    prometheus_reader: Any = None
+    logging_setup: Any = None
+    http: Any = None
+    app_patch: Any = None
+    redactor: Redactor | None = None
+    statuses: dict = field(default_factory=dict)
+    exporters: list = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+    _shut_down: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return self.tracer_provider is not None
+
+    def instrument_app(self, app) -> bool:
+        """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
+        if self.http is None:
+            return False
+        from vitalyst_otel.fastapi import instrument_app
+
+        return instrument_app(app, self.http, self._app_routes())
+
+    def _app_routes(self) -> list[tuple[str, Callable]]:
+        routes = []
+        if self.prometheus_reader is not None and self.settings.metrics_route:
+            from vitalyst_otel.metrics import prometheus_endpoint
+
+            routes.append((self.settings.metrics_route, prometheus_endpoint()))
+        return routes
+
+    def force_flush(self, timeout: float = 5.0) -> bool:
+        return _bounded(lambda: all(p.force_flush(int(timeout * 1000)) is not False
+                                    for p in self._providers()), timeout)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush and stop every provider within ``timeout`` seconds (default
+        VITALYST_SHUTDOWN_TIMEOUT), whatever state the collector is in. True if everything
+        finished in time."""
+        if self._shut_down:
+            return True
+        self._shut_down = True
+        timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + max(timeout - 0.2, 0.0)
+        for exporter in self.exporters:
+            begin = getattr(exporter, "begin_shutdown", None)
+            if begin is not None:
+                begin(deadline)
+        if self.logging_setup is not None:
+            self.logging_setup.remove_bridge()
+        if self.app_patch is not None:
+            self.app_patch.uninstall()
+
+        def stop() -> None:
+            for provider in self._providers():
+                try:
+                    provider.shutdown()
+                except Exception:  # noqa: BLE001
+                    _log.debug("provider shutdown failed", exc_info=True)
+
+        finished = _bounded(stop, timeout)
+        if not finished:
+            _log.warning("Telemetry shutdown did not finish within %.1f s; unsent data is dropped.", timeout)
+        return finished
+
+    def _providers(self) -> list:
+        return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
+
+
+def _bounded(work: Callable[[], Any], timeout: float) -> bool:
+    """Run ``work`` in a daemon thread; wait at most ``timeout`` seconds for it."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception:  # noqa: BLE001
+            _log.debug("bounded work failed", exc_info=True)
+            outcome.append(False)
+
+    thread = threading.Thread(target=run, name="vitalyst-otel-shutdown", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive() and outcome[:1] != [False]
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def _report(handle: Telemetry) -> None:
+    for problem in handle.settings.problems:
+        _log.warning("%s", problem.message())
+    for given, meant in handle.settings.unknown_variables:
+        _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
+
+
+def _diagnostics_level(handle: Telemetry) -> None:
+    level = handle.settings.otel_log_level
+    for name in ("opentelemetry", "vitalyst_otel"):
+        logging.getLogger(name).setLevel(level)
+    # OTEL_SEMCONV_STABILITY_OPT_IN is read by contrib instrumentations from the environment.
+    os.environ.setdefault(env.OTEL_SEMCONV_STABILITY_OPT_IN, ",".join(handle.settings.semconv_opt_in))
+
+
+def _resource(handle: Telemetry) -> None:
+    from vitalyst_otel.resources import build_resource
+
+    handle.resource = build_resource(handle.settings)
+
+
+def _propagators(handle: Telemetry) -> None:
+    from opentelemetry.propagators.composite import CompositePropagator
+
+    chosen = []
+    for name in handle.settings.propagators:
+        try:
+            chosen.append(_propagator(name))
+        except ImportError:
+            _log.warning("OTEL_PROPAGATORS names %s, whose package is not installed "
+                         "(pip install opentelemetry-propagator-%s); it is left out.",
+                         name, "jaeger" if name == "jaeger" else "b3")
+    propagate.set_global_textmap(CompositePropagator(chosen))
+
+
+def _propagator(name: str):
+    if name == "tracecontext":
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+        return TraceContextTextMapPropagator()
+    if name == "baggage":
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+        return W3CBaggagePropagator()
+    if name in ("b3", "b3multi"):
+        from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
+
+        return B3SingleFormat() if name == "b3" else B3MultiFormat()
+    from opentelemetry.propagators.jaeger import JaegerPropagator
+
+    return JaegerPropagator()
+
+
+def _traces(handle: Telemetry) -> None:
+    from vitalyst_otel.tracing import build_tracer_provider
+
+    provider = build_tracer_provider(handle.settings, handle.resource, handle.redactor,
+                                     handle.statuses, handle.exporters)
+    trace.set_tracer_provider(provider)
+    handle.tracer_provider = provider
+
+
+def _metrics(handle: Telemetry) -> None:
+    from opentelemetry import metrics
+
+    from vitalyst_otel.metrics import build_meter_provider
+
+    provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
+                                                handle.exporters)
+    metrics.set_meter_provider(provider)
+    handle.meter_provider, handle.prometheus_reader = provider, prometheus
+    if prometheus is not None and not _has_starlette():
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(handle.settings.prometheus_port, handle.settings.prometheus_host)
+        except OSError as exc:
+            _log.warning("Prometheus exporter could not listen on %s:%s (%s); metrics are not served.",
+                         handle.settings.prometheus_host, handle.settings.prometheus_port, exc)
+
+
+def _has_starlette() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("starlette") is not None
+
+
+def _logs(handle: Telemetry) -> None:
+    settings = handle.settings
+    provider = None
+    if settings.logs_exporters:
+        import sys
+
+        from opentelemetry import _logs
+        from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+
+        from vitalyst_otel.export.guard import exporter_for
+
+        limits = settings.limits
+        provider = LoggerProvider(
+            resource=handle.resource, shutdown_on_exit=False,
+            log_record_limits=LogRecordLimits(
+                max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None
+                else (limits.attribute_count if limits.attribute_count is not None else 128),
+                max_attribute_length=(limits.log_attribute_value_length
+                                      if limits.log_attribute_value_length is not None
+                                      else (limits.attribute_value_length
+                                            if limits.attribute_value_length is not None
+                                            else LogRecordLimits.UNSET)),
+            ))
+        batch = settings.log_batch
+        for name in settings.logs_exporters:
+            exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                        else exporter_for("logs", settings, handle.statuses))
+            handle.exporters.append(exporter)
+            provider.add_log_record_processor(BatchLogRecordProcessor(
+                exporter, max_queue_size=batch.max_queue_size,
+                schedule_delay_millis=batch.schedule_delay_ms,
+                max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
+                export_timeout_millis=batch.export_timeout_ms))
+        _logs.set_logger_provider(provider)
+        handle.logger_provider = provider
+    _install_logging(handle)
+
+
+def _install_logging(handle: Telemetry) -> None:
+    from vitalyst_otel.logs.setup import install
+
+    handle.logging_setup = install(handle.settings, handle.redactor, handle.logger_provider)
+
+
+def _http_server(handle: Telemetry) -> None:
+    from vitalyst_otel.fastapi import AppPatch
+    from vitalyst_otel.http_server import HttpServerTelemetry
+
+    handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
+                                      handle.settings.excluded_urls)
+    handle.app_patch = AppPatch(handle.http, handle._app_routes())
+    handle.app_patch.install()
+
+
+STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
+    ("report", _report, "configuration reports"),
+    ("diagnostics", _diagnostics_level, "the diagnostics level"),
+    ("resource", _resource, "resource detection (a minimal resource is used)"),
+    ("propagators", _propagators, "context propagation"),
+    ("traces", _traces, "traces"),
+    ("metrics", _metrics, "metrics"),
+    ("logs", _logs, "OTLP logs and JSON log formatting"),
+    ("http", _http_server, "HTTP server telemetry"),
+]
+DISABLED_STEPS = {"report", "diagnostics"}
+
+
+# --- entry points ---------------------------------------------------------------------------
+
+_state: dict[str, Telemetry] = {}
+_lock = threading.Lock()
+
+
+def current() -> Telemetry | None:
+    """The handle of this process's configuration, if any."""
+    return _state.get("handle")
+
+
+def configure(app=None, **overrides: Any) -> Telemetry:
+    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`."""
+    with _lock:
+        handle = _state.get("handle")
+        if handle is not None:
+            _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
+                         "configure() call changes nothing.", os.getpid())
+        else:
+            handle = _configure(overrides)
+            _state["handle"] = handle
+    if app is not None:
+        try:
+            handle.instrument_app(app)
+        except Exception:  # noqa: BLE001
+            _log.exception("Could not instrument %s; it runs without HTTP telemetry", app)
+    return handle
+
+
+def _configure(overrides: dict[str, Any]) -> Telemetry:
+    try:
+        settings = Settings.load(overrides)
+    except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
+        _log.exception("Could not read the telemetry settings; telemetry is off")
+        settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys))
+    for name, step, lost in STEPS:
+        if settings.sdk_disabled and name not in DISABLED_STEPS:
+            continue
+        try:
+            step(handle)
+        except Exception as exc:  # noqa: BLE001
+            handle.failed_steps.append(name)
+            _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
+                         "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
+    if settings.sdk_disabled:
+        try:
+            _install_logging(handle)
+        except Exception:  # noqa: BLE001
+            _log.exception("Could not set up JSON logging")
+    atexit.register(handle.shutdown)
+    return handle
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """Flush and stop this process's telemetry within ``timeout`` seconds."""
+    handle = _state.get("handle")
+    return True if handle is None else handle.shutdown(timeout)
+
+
+def _reset_for_tests() -> None:
+    """Forget the configuration of this process (tests only: the OTel globals stay set)."""
+    handle = _state.pop("handle", None)
+    if handle is not None:
+        handle.shutdown(2.0)
+        if handle.logging_setup is not None:
+            handle.logging_setup.remove()
+
+
+class VitalystConfigurator(_BaseConfigurator):
+    """``opentelemetry_configurator`` entry point: the launcher's way into :func:`configure`."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        configure()

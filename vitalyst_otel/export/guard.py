@@ -1,0 +1,178 @@
+"""Choosing the OTLP exporter for a signal, and the wrappers every span exporter goes through.
+
+http/protobuf uses our exporter (:mod:`vitalyst_otel.export.otlp`). grpc uses the SDK's gRPC
+exporter (the ``[grpc]`` extra; the gRPC stack alone costs about 20 MiB of RSS, which is why it
+is not the default), wrapped so that it reports to the same :class:`ExportStatus` and its
+per-batch warnings are replaced by our one line per outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
+from vitalyst_otel.export.status import ExportStatus
+from vitalyst_otel.redaction import MASK, QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
+from vitalyst_otel.settings import Settings
+
+_log = logging.getLogger("vitalyst_otel")
+
+
+class _DropTransientWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith(("Transient error", "Failed to export")) and record.levelno < logging.CRITICAL)
+
+
+class GrpcGuard:
+    """Wraps an SDK gRPC exporter: status reporting, no exception escapes."""
+
+    def __init__(self, inner, status: ExportStatus, success, failure):
+        self._inner = inner
+        self.status = status
+        self._success = success
+        self._failure = failure
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def export(self, batch, *args, **kwargs):
+        try:
+            result = self._inner.export(batch, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            self.status.failed(f"{type(exc).__name__}: {exc}", _count(batch))
+            return self._failure
+        if result == self._success:
+            self.status.succeeded()
+        else:
+            self.status.failed("gRPC export failed", _count(batch))
+        return result
+
+    def begin_shutdown(self, deadline: float) -> None:
+        """The SDK's gRPC exporter has its own timeout; shutdown is bounded by the caller."""
+
+
+def _count(batch) -> int:
+    try:
+        return len(batch)
+    except TypeError:
+        return 0
+
+
+def _grpc_exporter(signal: str, settings: Settings, status: ExportStatus):
+    config = settings.otlp[signal]
+    kwargs = dict(endpoint=config.endpoint, headers=dict(config.headers) or None,
+                  timeout=config.timeout_s, insecure=config.endpoint.startswith("http://"))
+    if config.compression == "gzip":
+        from grpc import Compression
+
+        kwargs["compression"] = Compression.Gzip
+    logging.getLogger("opentelemetry.exporter.otlp.proto.grpc.exporter").addFilter(_DropTransientWarnings())
+    if signal == "traces":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return GrpcGuard(OTLPSpanExporter(**kwargs), status, SpanExportResult.SUCCESS, SpanExportResult.FAILURE)
+    if signal == "metrics":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import MetricExportResult
+
+        from vitalyst_otel.export.otlp import TEMPORALITY
+
+        inner = OTLPMetricExporter(preferred_temporality=TEMPORALITY[settings.metrics_temporality], **kwargs)
+        return _GrpcMetricGuard(inner, status, MetricExportResult.SUCCESS, MetricExportResult.FAILURE)
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk._logs.export import LogRecordExportResult
+
+    return GrpcGuard(OTLPLogExporter(**kwargs), status, LogRecordExportResult.SUCCESS, LogRecordExportResult.FAILURE)
+
+
+class _GrpcMetricGuard(GrpcGuard):
+    """Metric readers need the exporter's temporality and aggregation preferences."""
+
+    @property
+    def _preferred_temporality(self):
+        return self._inner._preferred_temporality
+
+    @property
+    def _preferred_aggregation(self):
+        return self._inner._preferred_aggregation
+
+
+def exporter_for(signal: str, settings: Settings, statuses: dict):
+    """The OTLP exporter of ``signal``; its ExportStatus lands in ``statuses[signal]``."""
+    config = settings.otlp[signal]
+    status = statuses.setdefault(signal, ExportStatus(signal, config.endpoint))
+    if config.protocol == "grpc":
+        try:
+            return _grpc_exporter(signal, settings, status)
+        except ImportError:
+            _log.warning(
+                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: pip install "
+                "'vitalyst-otel[grpc]'. %s are sent over http/protobuf to %s instead.",
+                signal, config.endpoint.replace(":4317", ":4318"))
+            from dataclasses import replace
+
+            endpoint = config.endpoint.replace(":4317", ":4318").rstrip("/") + f"/v1/{signal}"
+            config = replace(config, protocol="http/protobuf", endpoint=endpoint)
+            status.endpoint = endpoint
+    if signal == "traces":
+        return OtlpSpanExporter(config, status)
+    if signal == "metrics":
+        return OtlpMetricExporter(config, settings.metrics_temporality,
+                                  settings.metrics_histogram_aggregation, status)
+    return OtlpLogExporter(config, status)
+
+
+class RedactingSpanExporter(SpanExporter):
+    """Masks sensitive span attributes before any exporter sees them (credentials put on spans
+    by other instrumentations, or by hand). Spans without such attributes pass unchanged."""
+
+    def __init__(self, inner: SpanExporter, redactor: Redactor):
+        self.inner = inner
+        self.redactor = redactor
+        self._verdicts: dict[str, bool] = {}
+
+    def _needs(self, key: str) -> bool:
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = key in URL_KEYS or key in QUERY_ATTRIBUTE_KEYS or self.redactor.is_sensitive(key)
+            if len(self._verdicts) < 4096:
+                self._verdicts[key] = verdict
+        return verdict
+
+    def _clean(self, span: ReadableSpan) -> ReadableSpan:
+        attributes = span.attributes
+        if not attributes or not any(self._needs(key) for key in attributes):
+            return span
+        cleaned = {}
+        for key, value in attributes.items():
+            if self.redactor.is_sensitive(key):
+                cleaned[key] = MASK
+            elif isinstance(value, str) and self._needs(key):
+                cleaned[key] = self.redactor.value(key, value)
+            else:
+                cleaned[key] = value
+        return ReadableSpan(
+            name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+            attributes=cleaned, events=span.events, links=span.links, kind=span.kind,
+            status=span.status, start_time=span.start_time, end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+
+    def export(self, spans):
+        return self.inner.export([self._clean(span) for span in spans])
+
+    def shutdown(self):
+        return self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+    def begin_shutdown(self, deadline: float = 0.0) -> None:
+        begin = getattr(self.inner, "begin_shutdown", None)
+        if begin is not None:
+            begin(deadline or time.monotonic())

@@ -1,0 +1,153 @@
+"""OTLP/HTTP exporters for the three signals: encode, send, report to :class:`ExportStatus`.
+
+They never raise into the SDK's processors and never log per batch: the status object logs one
+line when an outage starts and one when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+)
+from opentelemetry.sdk.metrics.view import (
+    ExplicitBucketHistogramAggregation,
+    ExponentialBucketHistogramAggregation,
+)
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from vitalyst_otel.export import encoder
+from vitalyst_otel.export.http import OtlpHttpSender
+from vitalyst_otel.export.status import ExportStatus
+from vitalyst_otel.settings import OtlpSettings
+
+_log = logging.getLogger("vitalyst_otel.export")
+
+
+class _Exporting:
+    """What the three exporters share: a sender, a status and a shutdown deadline."""
+
+    signal = ""
+
+    def __init__(self, config: OtlpSettings, status: ExportStatus | None = None):
+        self.sender = OtlpHttpSender(config.endpoint, config.headers, config.timeout_s,
+                                     config.compression, config.certificate)
+        self.status = status or ExportStatus(self.signal, config.endpoint)
+        self._deadline: float | None = None
+        self._shutdown = False
+
+    def _send(self, encode, batch, count: int) -> bool:
+        if self._shutdown:
+            return False
+        try:
+            body = encode(batch)
+        except Exception as exc:  # an encoding bug must not take the worker thread down
+            _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
+            self.status.failed(f"encoding error: {exc}", count)
+            return False
+        result = self.sender.send(body, self._deadline)
+        if result.ok:
+            self.status.succeeded()
+            return True
+        self.status.failed(result.reason, count)
+        return False
+
+    def begin_shutdown(self, deadline: float) -> None:
+        """From now on, no export may run past ``deadline`` (monotonic)."""
+        self._deadline = deadline
+
+    def _close(self) -> None:
+        self._shutdown = True
+        self.sender.close()
+
+
+class OtlpSpanExporter(_Exporting, SpanExporter):
+    signal = "traces"
+
+    def export(self, spans: Sequence) -> SpanExportResult:
+        ok = self._send(encoder.encode_spans, spans, len(spans))
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class OtlpLogExporter(_Exporting, LogRecordExporter):
+    signal = "logs"
+
+    def export(self, batch: Sequence) -> LogRecordExportResult:
+        ok = self._send(encoder.encode_logs, batch, len(batch))
+        return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        self._close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+_DELTA = AggregationTemporality.DELTA
+_CUMULATIVE = AggregationTemporality.CUMULATIVE
+TEMPORALITY = {
+    "cumulative": {},
+    "delta": {Counter: _DELTA, ObservableCounter: _DELTA, Histogram: _DELTA,
+              UpDownCounter: _CUMULATIVE, ObservableUpDownCounter: _CUMULATIVE,
+              ObservableGauge: _CUMULATIVE},
+    "lowmemory": {Counter: _DELTA, Histogram: _DELTA, ObservableCounter: _CUMULATIVE,
+                  UpDownCounter: _CUMULATIVE, ObservableUpDownCounter: _CUMULATIVE,
+                  ObservableGauge: _CUMULATIVE},
+}
+
+
+class OtlpMetricExporter(_Exporting, MetricExporter):
+    signal = "metrics"
+
+    def __init__(self, config: OtlpSettings, temporality: str = "cumulative",
+                 histogram_aggregation: str = "explicit_bucket_histogram",
+                 status: ExportStatus | None = None):
+        _Exporting.__init__(self, config, status)
+        aggregation = (ExponentialBucketHistogramAggregation()
+                       if histogram_aggregation == "base2_exponential_bucket_histogram"
+                       else ExplicitBucketHistogramAggregation())
+        MetricExporter.__init__(self, preferred_temporality=TEMPORALITY[temporality],
+                                preferred_aggregation={Histogram: aggregation})
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs) -> MetricExportResult:
+        points = sum(len(m.data.data_points) for rm in metrics_data.resource_metrics
+                     for sm in rm.scope_metrics for m in sm.metrics)
+        if points == 0:
+            return MetricExportResult.SUCCESS
+        deadline = time.monotonic() + timeout_millis / 1000.0
+        if self._deadline is None or deadline < self._deadline:
+            saved, self._deadline = self._deadline, deadline
+            try:
+                ok = self._send(encoder.encode_metrics, metrics_data, points)
+            finally:
+                self._deadline = saved
+        else:
+            ok = self._send(encoder.encode_metrics, metrics_data, points)
+        return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        self._close()

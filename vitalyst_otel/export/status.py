@@ -1,0 +1,83 @@
+"""Per-signal export state: the last success, and one warning per outage instead of one per batch.
+
+An exporter calls :meth:`ExportStatus.succeeded` or :meth:`ExportStatus.failed` after every
+attempt. The first failure after a success logs one warning naming the signal, the endpoint and
+the reason; further failures are counted silently; the first success after an outage logs one
+line saying how long it lasted and how many batches were lost. The health check reads
+:attr:`last_success` (seconds since the epoch, 0 for never).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+_log = logging.getLogger("vitalyst_otel.export")
+
+
+@dataclass
+class StatusSnapshot:
+    signal: str
+    endpoint: str
+    healthy: bool
+    last_success: float
+    last_failure: float
+    failed_batches: int
+    dropped_items: int
+    last_error: str | None
+
+
+class ExportStatus:
+    def __init__(self, signal: str, endpoint: str, clock=time.time):
+        self.signal = signal
+        self.endpoint = endpoint
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.healthy = True
+        self.last_success = 0.0
+        self.last_failure = 0.0
+        self.outage_started = 0.0
+        self.failed_batches = 0
+        self.dropped_items = 0
+        self.outage_failures = 0
+        self.last_error: str | None = None
+
+    def succeeded(self) -> None:
+        with self._lock:
+            now = self._clock()
+            self.last_success = now
+            if self.healthy:
+                return
+            self.healthy = True
+            lost, lasted = self.outage_failures, now - self.outage_started
+            self.outage_failures = 0
+        _log.warning(
+            "Export of %s to %s recovered after %.1f s; %d batch(es) were not delivered.",
+            self.signal, self.endpoint, lasted, lost,
+        )
+
+    def failed(self, reason: str, items: int = 0) -> None:
+        with self._lock:
+            now = self._clock()
+            self.last_failure = now
+            self.failed_batches += 1
+            self.dropped_items += items
+            self.outage_failures += 1
+            self.last_error = reason
+            if not self.healthy:
+                return
+            self.healthy = False
+            self.outage_started = now
+        _log.warning(
+            "Export of %s to %s failed (%s); telemetry for this signal is dropped until it "
+            "recovers. The application is not affected; one line will say when it recovers.",
+            self.signal, self.endpoint, reason,
+        )
+
+    def snapshot(self) -> StatusSnapshot:
+        with self._lock:
+            return StatusSnapshot(self.signal, self.endpoint, self.healthy, self.last_success,
+                                  self.last_failure, self.failed_batches, self.dropped_items,
+                                  self.last_error)

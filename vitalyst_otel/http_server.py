@@ -1,0 +1,216 @@
+"""HTTP server telemetry for ASGI apps: one server span and the two stable HTTP metrics per
+request, built for a small per-request cost.
+
+Per request: one header scan, one span (no ``receive``/``send`` child spans), one histogram
+record and two up-down-counter adds whose attribute dictionaries are cached per
+(method, route, status, ...) so the same objects are reused request after request. Requests
+matching the excluded patterns (health, readiness, metrics by default) get nothing. The route
+template (``/nodes/{node_id}``), never the raw path, is what metrics see.
+"""
+
+from __future__ import annotations
+
+import re
+from time import perf_counter
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from vitalyst_otel.redaction import Redactor
+
+KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
+                           "QUERY", "TRACE"})
+# Semantic-convention advisory boundaries for http.server.request.duration, in seconds.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+_CACHE_LIMIT = 4096
+_PROPAGATION_HEADERS = (b"traceparent", b"tracestate", b"baggage", b"b3", b"x-b3-traceid", b"uber-trace-id")
+SCOPE_KEY = "vitalyst_otel.span"
+
+
+class _ListGetter(Getter):
+    """Reads the few propagation headers we collected during the one header scan."""
+
+    def get(self, carrier: dict, key: str):
+        value = carrier.get(key)
+        return None if value is None else [value]
+
+    def keys(self, carrier: dict):
+        return list(carrier)
+
+
+_GETTER = _ListGetter()
+
+
+def error_type(exc: BaseException) -> str:
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def route_template(scope: dict, entry_root_path: str) -> str | None:
+    route = scope.get("route")
+    if route is None:
+        return None
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(path, str):
+        return None
+    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
+    return f"{mount_prefix}{path}" if mount_prefix else path
+
+
+class HttpServerTelemetry:
+    """Tracer, instruments and caches shared by every request of every instrumented app."""
+
+    def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
+                 excluded_urls: tuple[str, ...] = (), on_exception=None):
+        self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
+        from opentelemetry import metrics
+
+        meter = metrics.get_meter("vitalyst_otel.http_server", meter_provider=meter_provider)
+        self.duration = meter.create_histogram(
+            "http.server.request.duration", unit="s", description="Duration of HTTP server requests.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self.active = meter.create_up_down_counter(
+            "http.server.active_requests", unit="{request}",
+            description="Number of active HTTP server requests.")
+        self.redactor = redactor or Redactor(())
+        self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
+        self.on_exception = on_exception
+        self._duration_attrs: dict[tuple, dict] = {}
+        self._active_attrs: dict[tuple, dict] = {}
+
+    def active_attributes(self, method: str, scheme: str) -> dict:
+        key = (method, scheme)
+        attrs = self._active_attrs.get(key)
+        if attrs is None:
+            attrs = {"http.request.method": method, "url.scheme": scheme}
+            if len(self._active_attrs) < _CACHE_LIMIT:
+                self._active_attrs[key] = attrs
+        return attrs
+
+    def duration_attributes(self, method: str, scheme: str, route: str | None, status: int,
+                            version: str | None, error: str | None) -> dict:
+        key = (method, scheme, route, status, version, error)
+        attrs = self._duration_attrs.get(key)
+        if attrs is None:
+            attrs = {"http.request.method": method, "url.scheme": scheme}
+            if status:
+                attrs["http.response.status_code"] = status
+            if route is not None:
+                attrs["http.route"] = route
+            if version is not None:
+                attrs["network.protocol.version"] = version
+            if error is not None:
+                attrs["error.type"] = error
+            if len(self._duration_attrs) < _CACHE_LIMIT:
+                self._duration_attrs[key] = attrs
+        return attrs
+
+
+class ServerTelemetryMiddleware:
+    """Pure ASGI middleware; add it outermost (``app.add_middleware`` does)."""
+
+    def __init__(self, app, telemetry: HttpServerTelemetry):
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or SCOPE_KEY in scope:
+            await self.app(scope, receive, send)
+            return
+        telemetry = self.telemetry
+        path = scope["path"]
+        if telemetry.excluded is not None and telemetry.excluded(path):
+            await self.app(scope, receive, send)
+            return
+        start = perf_counter()
+        raw_method = scope["method"]
+        method = raw_method if raw_method in KNOWN_METHODS else "_OTHER"
+        scheme = scope.get("scheme", "http")
+        version = scope.get("http_version")
+        host = user_agent = None
+        carrier = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"user-agent":
+                user_agent = value
+            elif name in _PROPAGATION_HEADERS:
+                if carrier is None:
+                    carrier = {}
+                carrier[name.decode("latin-1")] = value.decode("latin-1")
+
+        attributes = {"http.request.method": method, "url.path": path, "url.scheme": scheme}
+        if method != raw_method:
+            attributes["http.request.method_original"] = raw_method
+        query = scope.get("query_string")
+        if query:
+            attributes["url.query"] = telemetry.redactor.query(query.decode("latin-1"))
+        if host is not None:
+            host_text = host.decode("latin-1")
+            address, _, port = host_text.rpartition(":") if host_text.rfind(":") > host_text.rfind("]") else (host_text, "", "")
+            attributes["server.address"] = address or host_text
+            if port.isdigit():
+                attributes["server.port"] = int(port)
+        elif scope.get("server"):
+            attributes["server.address"] = scope["server"][0]
+            if scope["server"][1] is not None:
+                attributes["server.port"] = scope["server"][1]
+        client = scope.get("client")
+        if client:
+            attributes["client.address"] = client[0]
+        if user_agent is not None:
+            attributes["user_agent.original"] = user_agent.decode("latin-1")
+        if version is not None:
+            attributes["network.protocol.version"] = version
+
+        parent = propagate.extract(carrier, getter=_GETTER) if carrier is not None else None
+        span = telemetry.tracer.start_span(method if method != "_OTHER" else "HTTP",
+                                           context=parent, kind=SpanKind.SERVER,
+                                           attributes=attributes)
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        scope[SCOPE_KEY] = span
+        entry_root = scope.get("root_path", "")
+        active_attrs = telemetry.active_attributes(method, scheme)
+        telemetry.active.add(1, active_attrs)
+        status_holder = [0]
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+            await send(message)
+
+        failure: str | None = None
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except BaseException as exc:
+            failure = error_type(exc)
+            if not status_holder[0]:
+                status_holder[0] = 500
+            if span.is_recording():
+                span.record_exception(exc)
+            if telemetry.on_exception is not None:
+                telemetry.on_exception(exc, scope)
+            raise
+        finally:
+            status = status_holder[0]
+            route = route_template(scope, entry_root)
+            if failure is None and (status >= 500 or not status):
+                failure = str(status) if status else "incomplete_response"
+            if span.is_recording():
+                if route is not None:
+                    span.update_name(f"{method} {route}" if method != "_OTHER" else f"HTTP {route}")
+                    span.set_attribute("http.route", route)
+                if status:
+                    span.set_attribute("http.response.status_code", status)
+                if failure is not None:
+                    span.set_attribute("error.type", failure)
+                    span.set_status(Status(StatusCode.ERROR))
+            # Recorded while the span is current, so the measurement can carry it as an exemplar.
+            telemetry.duration.record(
+                perf_counter() - start,
+                telemetry.duration_attributes(method, scheme, route, status, version, failure))
+            telemetry.active.add(-1, active_attrs)
+            span.end()
+            otel_context.detach(token)

@@ -1,0 +1,197 @@
+"""Installing the log handlers: once, idempotently, and again after anyone's ``dictConfig``.
+
+- The root logger gets the JSON (or text) console handler and the OTLP bridge, each tagged, so a
+  second install replaces rather than adds. A plain console handler already on the root logger
+  (from ``basicConfig``, say) is set aside, since it would print every line twice; ``remove()``
+  puts it back. ``logging.basicConfig`` is never called.
+- Server loggers (uvicorn, gunicorn, hypercorn) lose their own handlers and propagate to the root
+  logger, so their lines come out in the same JSON shape; uvicorn's access log lines get
+  structured fields, a redacted query string, and are dropped for excluded paths (health,
+  metrics).
+- ``logging.config.dictConfig``/``fileConfig`` are wrapped once: after the original runs (uvicorn
+  calls it at start-up), the handlers and server loggers are put back as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import logging.handlers
+import re
+import sys
+from dataclasses import dataclass, field
+
+from vitalyst_otel.logs.bridge import OtlpLogHandler
+from vitalyst_otel.logs.json_format import JsonFormatter, TextFormatter
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.settings import Settings
+
+TAG = "_vitalyst_otel"
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
+                  "gunicorn.access", "hypercorn.error", "hypercorn.access")
+ACCESS_LOGGERS = ("uvicorn.access",)
+
+
+class AccessLogFilter(logging.Filter):
+    """Reshapes uvicorn's access record: structured fields, credentials out of the query, no
+    lines for excluded paths (or none at all when the access log is off)."""
+
+    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True):
+        super().__init__()
+        self.excluded = excluded
+        self.redactor = redactor
+        self.enabled = enabled
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.enabled:
+            return False
+        args = record.args
+        if not (isinstance(args, tuple) and len(args) == 5):
+            return True
+        client, method, full_path, version, status = args
+        path, _, query = str(full_path).partition("?")
+        if self.excluded is not None and self.excluded.search(path):
+            return False
+        fields = record.__dict__
+        if query:
+            query = self.redactor.query(query)
+            record.args = (client, method, f"{path}?{query}", version, status)
+            fields["url.query"] = query
+        fields["http.request.method"] = method
+        fields["url.path"] = path
+        fields["http.response.status_code"] = status
+        fields["network.protocol.version"] = version
+        return True
+
+
+@dataclass
+class LoggingSetup:
+    settings: Settings
+    redactor: Redactor
+    logger_provider: object | None = None
+    handlers: list[logging.Handler] = field(default_factory=list)
+    displaced: list[logging.Handler] = field(default_factory=list)
+
+    def apply(self) -> None:
+        """(Re)attach our handlers to the root logger and adopt the server loggers."""
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            if getattr(handler, TAG, False) and handler not in self.handlers:
+                root.removeHandler(handler)
+        for handler in self.handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        if self.settings.log_format != "none":
+            # Exactly one console handler: ours. Others would print every line twice.
+            for handler in list(root.handlers):
+                if _is_console(handler) and not getattr(handler, TAG, False):
+                    root.removeHandler(handler)
+                    self.displaced.append(handler)
+            root.setLevel(self.settings.log_level)
+            for name in SERVER_LOGGERS:
+                logger = logging.getLogger(name)
+                for handler in list(logger.handlers):
+                    if not getattr(handler, TAG, False):
+                        logger.removeHandler(handler)
+                logger.propagate = True
+        excluded = (re.compile("|".join(f"(?:{p})" for p in self.settings.excluded_urls))
+                    if self.settings.excluded_urls else None)
+        for name in ACCESS_LOGGERS:
+            logger = logging.getLogger(name)
+            for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
+                logger.removeFilter(existing)
+            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log))
+
+    def remove(self) -> None:
+        root = logging.getLogger()
+        for handler in self.handlers:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in self.displaced:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        self.displaced.clear()
+        for name in ACCESS_LOGGERS:
+            logger = logging.getLogger(name)
+            for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
+                logger.removeFilter(existing)
+        _unhook()
+
+    def remove_bridge(self) -> None:
+        root = logging.getLogger()
+        for handler in [h for h in self.handlers if isinstance(h, OtlpLogHandler)]:
+            root.removeHandler(handler)
+            self.handlers.remove(handler)
+
+
+def _tag(handler: logging.Handler) -> logging.Handler:
+    setattr(handler, TAG, True)
+    return handler
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return (type(handler) is logging.StreamHandler
+            and getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
+
+
+def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
+    if settings.log_format == "text":
+        return TextFormatter(redactor)
+    return JsonFormatter(service_name=settings.service_name, redactor=redactor)
+
+
+def install(settings: Settings, redactor: Redactor, logger_provider=None) -> LoggingSetup:
+    setup = LoggingSetup(settings, redactor, logger_provider)
+    if settings.log_format != "none":
+        console = _tag(logging.StreamHandler(sys.stdout))
+        console.setFormatter(formatter_for(settings, redactor))
+        setup.handlers.append(console)
+        if settings.log_file is not None:
+            setup.handlers.append(_tag(_file_handler(settings, redactor)))
+    if logger_provider is not None:
+        setup.handlers.append(_tag(OtlpLogHandler(logger_provider, redactor)))
+    setup.apply()
+    _hook(setup)
+    return setup
+
+
+def _file_handler(settings: Settings, redactor: Redactor) -> logging.Handler:
+    config = settings.log_file
+    assert config is not None
+    if config.rotation == "time":
+        handler: logging.Handler = logging.handlers.TimedRotatingFileHandler(
+            config.path, when=config.when, backupCount=config.backup_count, utc=True, delay=True,
+            encoding="utf-8")
+    else:
+        handler = logging.handlers.RotatingFileHandler(
+            config.path, maxBytes=config.max_bytes, backupCount=config.backup_count, delay=True,
+            encoding="utf-8")
+    handler.setFormatter(JsonFormatter(service_name=settings.service_name, redactor=redactor))
+    return handler
+
+
+# --- surviving dictConfig -------------------------------------------------------------------
+
+_ORIGINALS: dict[str, object] = {}
+
+
+def _hook(setup: LoggingSetup) -> None:
+    for name in ("dictConfig", "fileConfig"):
+        current = getattr(logging.config, name)
+        original = getattr(current, "__wrapped__", current)
+        _ORIGINALS.setdefault(name, original)
+
+        def wrapper(*args, __original=original, **kwargs):
+            result = __original(*args, **kwargs)
+            wrapper.setup.apply()
+            return result
+
+        wrapper.__wrapped__ = original
+        wrapper.setup = setup
+        setattr(logging.config, name, wrapper)
+
+
+def _unhook() -> None:
+    for name, original in _ORIGINALS.items():
+        setattr(logging.config, name, original)
+    _ORIGINALS.clear()

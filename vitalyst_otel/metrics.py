@@ -1,0 +1,68 @@
+"""The meter provider: readers (OTLP, Prometheus, console), exemplar filter and views."""
+
+from __future__ import annotations
+
+import sys
+
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+
+from vitalyst_otel.export.guard import exporter_for
+from vitalyst_otel.settings import Settings
+
+EXEMPLAR_FILTERS = {
+    "always_on": AlwaysOnExemplarFilter,
+    "always_off": AlwaysOffExemplarFilter,
+    "trace_based": TraceBasedExemplarFilter,
+}
+
+
+def prometheus_reader():
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    return PrometheusMetricReader()
+
+
+def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
+                         views=()) -> tuple[MeterProvider, object | None]:
+    readers = []
+    prometheus = None
+    for name in settings.metrics_exporters:
+        if name == "prometheus":
+            prometheus = prometheus_reader()
+            readers.append(prometheus)
+            continue
+        if name == "console":
+            exporter = ConsoleMetricExporter(out=sys.stderr)
+        else:
+            exporter = exporter_for("metrics", settings, statuses)
+            closers.append(exporter)
+        readers.append(PeriodicExportingMetricReader(
+            exporter,
+            export_interval_millis=settings.metric_export_interval_ms,
+            export_timeout_millis=settings.metric_export_timeout_ms,
+        ))
+    provider = MeterProvider(
+        metric_readers=readers,
+        resource=resource,
+        exemplar_filter=EXEMPLAR_FILTERS[settings.exemplar_filter](),
+        shutdown_on_exit=False,
+        views=list(views),
+    )
+    return provider, prometheus
+
+
+def prometheus_endpoint():
+    """A Starlette endpoint serving the Prometheus reader's registry in the text format."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+    from starlette.responses import Response
+
+    async def metrics(request):
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics

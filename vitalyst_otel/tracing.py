@@ -1,0 +1,66 @@
+"""The tracer provider: sampler, limits, batch processors and span exporters from the settings."""
+
+from __future__ import annotations
+
+import sys
+
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.settings import Settings
+
+
+def build_sampler(settings: Settings) -> sampling.Sampler:
+    ratio = settings.sampler_ratio
+    return {
+        "always_on": lambda: sampling.ALWAYS_ON,
+        "always_off": lambda: sampling.ALWAYS_OFF,
+        "traceidratio": lambda: sampling.TraceIdRatioBased(ratio),
+        "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
+    }[settings.sampler]()
+
+
+def build_span_limits(settings: Settings) -> SpanLimits:
+    limits = settings.limits
+    count = limits.attribute_count if limits.attribute_count is not None else 128
+
+    def length(value):
+        return SpanLimits.UNSET if value is None else value
+
+    return SpanLimits(
+        max_attributes=count,
+        max_events=limits.span_event_count if limits.span_event_count is not None else 128,
+        max_links=limits.span_link_count if limits.span_link_count is not None else 128,
+        max_span_attributes=limits.span_attribute_count if limits.span_attribute_count is not None else count,
+        max_event_attributes=limits.event_attribute_count if limits.event_attribute_count is not None else count,
+        max_link_attributes=limits.link_attribute_count if limits.link_attribute_count is not None else count,
+        max_attribute_length=length(limits.attribute_value_length),
+        max_span_attribute_length=length(
+            limits.span_attribute_value_length if limits.span_attribute_value_length is not None
+            else limits.attribute_value_length),
+    )
+
+
+def build_tracer_provider(settings: Settings, resource, redactor: Redactor, statuses: dict,
+                          closers: list) -> TracerProvider:
+    provider = TracerProvider(sampler=build_sampler(settings), resource=resource,
+                              span_limits=build_span_limits(settings), shutdown_on_exit=False)
+    batch = settings.span_batch
+    for name in settings.traces_exporters:
+        if name == "console":
+            exporter = ConsoleSpanExporter(out=sys.stderr)
+        else:
+            exporter = exporter_for("traces", settings, statuses)
+        closers.append(exporter)
+        provider.add_span_processor(BatchSpanProcessor(
+            RedactingSpanExporter(exporter, redactor),
+            max_queue_size=batch.max_queue_size,
+            schedule_delay_millis=batch.schedule_delay_ms,
+            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
+            export_timeout_millis=batch.export_timeout_ms,
+        ))
+    return provider
