@@ -43,6 +43,7 @@ class Telemetry:
     redactor: Redactor | None = None
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
+    capture: Any = None
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -180,8 +181,10 @@ def _propagator(name: str):
 def _traces(handle: Telemetry) -> None:
     from vitalyst_otel.tracing import build_tracer_provider
 
+    capture = handle.capture
     provider = build_tracer_provider(handle.settings, handle.resource, handle.redactor,
-                                     handle.statuses, handle.exporters)
+                                     handle.statuses, handle.exporters,
+                                     capture.span_exporter if capture is not None else None)
     trace.set_tracer_provider(provider)
     handle.tracer_provider = provider
 
@@ -191,8 +194,10 @@ def _metrics(handle: Telemetry) -> None:
 
     from vitalyst_otel.metrics import build_meter_provider
 
+    capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
-                                                handle.exporters)
+                                                handle.exporters,
+                                                extra_reader=capture.metric_reader if capture is not None else None)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -214,7 +219,7 @@ def _has_starlette() -> bool:
 def _logs(handle: Telemetry) -> None:
     settings = handle.settings
     provider = None
-    if settings.logs_exporters:
+    if settings.logs_exporters or handle.capture is not None:
         import sys
 
         from opentelemetry import _logs
@@ -245,6 +250,10 @@ def _logs(handle: Telemetry) -> None:
                 schedule_delay_millis=batch.schedule_delay_ms,
                 max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
                 export_timeout_millis=batch.export_timeout_ms))
+        if handle.capture is not None:
+            from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+            provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
         _logs.set_logger_provider(provider)
         handle.logger_provider = provider
     _install_logging(handle)
@@ -290,15 +299,17 @@ def current() -> Telemetry | None:
     return _state.get("handle")
 
 
-def configure(app=None, **overrides: Any) -> Telemetry:
-    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`."""
+def configure(app=None, _capture=None, **overrides: Any) -> Telemetry:
+    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`.
+    ``_capture`` is for :mod:`vitalyst_otel.testing` only."""
     with _lock:
         handle = _state.get("handle")
         if handle is not None:
-            _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
-                         "configure() call changes nothing.", os.getpid())
+            if _capture is None or handle.capture is not _capture:
+                _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
+                             "configure() call changes nothing.", os.getpid())
         else:
-            handle = _configure(overrides)
+            handle = _configure(overrides, _capture)
             _state["handle"] = handle
     if app is not None:
         try:
@@ -308,13 +319,13 @@ def configure(app=None, **overrides: Any) -> Telemetry:
     return handle
 
 
-def _configure(overrides: dict[str, Any]) -> Telemetry:
+def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     try:
         settings = Settings.load(overrides)
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys))
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture)
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
             continue
@@ -329,7 +340,8 @@ def _configure(overrides: dict[str, Any]) -> Telemetry:
             _install_logging(handle)
         except Exception:  # noqa: BLE001
             _log.exception("Could not set up JSON logging")
-    atexit.register(handle.shutdown)
+    if capture is None:
+        atexit.register(handle.shutdown)
     return handle
 
 

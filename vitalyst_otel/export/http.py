@@ -101,8 +101,9 @@ class OtlpHttpSender:
         reason = f"HTTP {response.status}" + (f" (retry after {retry_after})" if retry_after else "")
         return SendResult(ok, response.status, "" if ok else reason, payload)
 
-    def send(self, body: bytes, deadline: float | None = None) -> SendResult:
-        """POST one payload; retries while it may. ``deadline`` (monotonic) caps the whole call."""
+    def send(self, body: bytes, deadline: float | None = None, retry: bool = True) -> SendResult:
+        """POST one payload; retries (if ``retry``) while it may. ``deadline`` (monotonic) caps
+        the whole call."""
         if self._gzip:
             body = gzip.compress(body, compresslevel=5)
         end = time.monotonic() + self._timeout
@@ -115,7 +116,7 @@ class OtlpHttpSender:
                 if remaining <= 0:
                     return SendResult(False, None, "export timeout reached")
                 result = self._attempt(body, remaining)
-                if result.ok or self._closing.is_set():
+                if result.ok or not retry or self._closing.is_set():
                     return result
                 if result.status is not None and result.status not in RETRYABLE:
                     return result

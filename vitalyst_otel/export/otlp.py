@@ -60,7 +60,10 @@ class _Exporting:
             _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
             self.status.failed(f"encoding error: {exc}", count)
             return False
-        result = self.sender.send(body, self._deadline)
+        # No retries once shutdown has begun or while the endpoint is known to be failing: a
+        # retry then only holds the worker while the queue fills.
+        retry = self._deadline is None and self.status.healthy
+        result = self.sender.send(body, self._deadline, retry=retry)
         if result.ok:
             self.status.succeeded()
             return True
