@@ -51,7 +51,7 @@ class _Exporting:
         self._deadline: float | None = None
         self._shutdown = False
 
-    def _send(self, encode, batch, count: int) -> bool:
+    def _send(self, encode, batch, count: int, deadline: float | None = None) -> bool:
         if self._shutdown:
             return False
         try:
@@ -63,7 +63,9 @@ class _Exporting:
         # No retries once shutdown has begun or while the endpoint is known to be failing: a
         # retry then only holds the worker while the queue fills.
         retry = self._deadline is None and self.status.healthy
-        result = self.sender.send(body, self._deadline, retry=retry)
+        if self._deadline is not None:
+            deadline = self._deadline if deadline is None else min(deadline, self._deadline)
+        result = self.sender.send(body, deadline, retry=retry)
         if result.ok:
             self.status.succeeded()
             return True
@@ -138,15 +140,8 @@ class OtlpMetricExporter(_Exporting, MetricExporter):
                      for sm in rm.scope_metrics for m in sm.metrics)
         if points == 0:
             return MetricExportResult.SUCCESS
-        deadline = time.monotonic() + timeout_millis / 1000.0
-        if self._deadline is None or deadline < self._deadline:
-            saved, self._deadline = self._deadline, deadline
-            try:
-                ok = self._send(encoder.encode_metrics, metrics_data, points)
-            finally:
-                self._deadline = saved
-        else:
-            ok = self._send(encoder.encode_metrics, metrics_data, points)
+        ok = self._send(encoder.encode_metrics, metrics_data, points,
+                        deadline=time.monotonic() + timeout_millis / 1000.0)
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
