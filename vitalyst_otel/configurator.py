@@ -44,6 +44,7 @@ class Telemetry:
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
     capture: Any = None
+    fork_hooks: list[Callable[[], None]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -100,6 +101,15 @@ class Telemetry:
         if not finished:
             _log.warning("Telemetry shutdown did not finish within %.1f s; unsent data is dropped.", timeout)
         return finished
+
+    def after_fork(self) -> None:
+        """Per-process state the fork copied but must not share. The SDK renews the instance id
+        and export threads itself; exporters reconnect on their own when the pid changes."""
+        for hook in self.fork_hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001
+                _log.debug("after-fork hook failed", exc_info=True)
 
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
@@ -342,7 +352,17 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
             _log.exception("Could not set up JSON logging")
     if capture is None:
         atexit.register(handle.shutdown)
+    os.register_at_fork(after_in_child=handle.after_fork)
     return handle
+
+
+def install_logging_only():
+    """JSON logging from the environment's settings, without telemetry providers: for a process
+    that only supervises others (a gunicorn master whose workers configure themselves)."""
+    from vitalyst_otel.logs.setup import install
+
+    settings = Settings.load()
+    return install(settings, Redactor(settings.redact_keys))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -111,7 +111,7 @@ class OtlpReceiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def wait_for(self, predicate, timeout: float = 15.0, interval: float = 0.1):
+    def wait_for(self, predicate, timeout: float = 30.0, interval: float = 0.1):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = predicate(self.received)

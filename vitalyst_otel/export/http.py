@@ -15,6 +15,7 @@ import random
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,6 +62,15 @@ class OtlpHttpSender:
         self._conn: http.client.HTTPConnection | None = None
         self._pid = os.getpid()
         self._closing = threading.Event()
+        # A fork can happen while another thread holds the lock mid-send: the child would wait on
+        # it forever. The child gets a fresh lock and no connection.
+        reinit = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := reinit()) and method())
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._conn = None
+        self._pid = os.getpid()
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None or self._pid != os.getpid():
