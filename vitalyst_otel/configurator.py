@@ -226,53 +226,51 @@ def _has_starlette() -> bool:
     return find_spec("starlette") is not None
 
 
-def _logs(handle: Telemetry) -> None:
-    settings = handle.settings
-    provider = None
-    if settings.logs_exporters or handle.capture is not None:
-        import sys
-
-        from opentelemetry import _logs
-        from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
-        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
-
-        from vitalyst_otel.export.guard import exporter_for
-
-        limits = settings.limits
-        provider = LoggerProvider(
-            resource=handle.resource, shutdown_on_exit=False,
-            log_record_limits=LogRecordLimits(
-                max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None
-                else (limits.attribute_count if limits.attribute_count is not None else 128),
-                max_attribute_length=(limits.log_attribute_value_length
-                                      if limits.log_attribute_value_length is not None
-                                      else (limits.attribute_value_length
-                                            if limits.attribute_value_length is not None
-                                            else LogRecordLimits.UNSET)),
-            ))
-        batch = settings.log_batch
-        for name in settings.logs_exporters:
-            exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
-                        else exporter_for("logs", settings, handle.statuses))
-            handle.exporters.append(exporter)
-            provider.add_log_record_processor(BatchLogRecordProcessor(
-                exporter, max_queue_size=batch.max_queue_size,
-                schedule_delay_millis=batch.schedule_delay_ms,
-                max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-                export_timeout_millis=batch.export_timeout_ms))
-        if handle.capture is not None:
-            from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-
-            provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
-        _logs.set_logger_provider(provider)
-        handle.logger_provider = provider
-    _install_logging(handle)
-
-
-def _install_logging(handle: Telemetry) -> None:
+def _console_logging(handle: Telemetry) -> None:
     from vitalyst_otel.logs.setup import install
 
-    handle.logging_setup = install(handle.settings, handle.redactor, handle.logger_provider)
+    handle.logging_setup = install(handle.settings, handle.redactor)
+
+
+def _logs(handle: Telemetry) -> None:
+    settings = handle.settings
+    if not settings.logs_exporters and handle.capture is None:
+        return
+    import sys
+
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+
+    from vitalyst_otel.export.guard import exporter_for
+
+    limits = settings.limits
+    count = limits.attribute_count if limits.attribute_count is not None else 128
+    length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
+    provider = LoggerProvider(
+        resource=handle.resource, shutdown_on_exit=False,
+        log_record_limits=LogRecordLimits(
+            max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None else count,
+            max_attribute_length=(limits.log_attribute_value_length
+                                  if limits.log_attribute_value_length is not None else length)))
+    batch = settings.log_batch
+    for name in settings.logs_exporters:
+        exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                    else exporter_for("logs", settings, handle.statuses))
+        handle.exporters.append(exporter)
+        provider.add_log_record_processor(BatchLogRecordProcessor(
+            exporter, max_queue_size=batch.max_queue_size,
+            schedule_delay_millis=batch.schedule_delay_ms,
+            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
+            export_timeout_millis=batch.export_timeout_ms))
+    if handle.capture is not None:
+        from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+        provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
+    _logs.set_logger_provider(provider)
+    handle.logger_provider = provider
+    if handle.logging_setup is not None:
+        handle.logging_setup.add_bridge(provider)
 
 
 def _http_server(handle: Telemetry) -> None:
@@ -286,16 +284,17 @@ def _http_server(handle: Telemetry) -> None:
 
 
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
+    ("logging", _console_logging, "JSON log formatting"),
     ("report", _report, "configuration reports"),
     ("diagnostics", _diagnostics_level, "the diagnostics level"),
     ("resource", _resource, "resource detection (a minimal resource is used)"),
     ("propagators", _propagators, "context propagation"),
     ("traces", _traces, "traces"),
     ("metrics", _metrics, "metrics"),
-    ("logs", _logs, "OTLP logs and JSON log formatting"),
+    ("logs", _logs, "OTLP logs"),
     ("http", _http_server, "HTTP server telemetry"),
 ]
-DISABLED_STEPS = {"report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics"}
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -345,11 +344,6 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
-    if settings.sdk_disabled:
-        try:
-            _install_logging(handle)
-        except Exception:  # noqa: BLE001
-            _log.exception("Could not set up JSON logging")
     if capture is None:
         atexit.register(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)
