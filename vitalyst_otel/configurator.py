@@ -45,6 +45,12 @@ class Telemetry:
     exporters: list = field(default_factory=list)
     capture: Any = None
     fork_hooks: list[Callable[[], None]] = field(default_factory=list)
+    hasher: Any = None
+    runtime: Any = None
+    audit: Any = None
+    security: Any = None
+    errors: Any = None
+    health: Any = None
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -66,6 +72,10 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
+        if self.health is not None and self.settings.health_routes:
+            from vitalyst_otel import health
+
+            routes.extend(health.routes(self.health))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
@@ -91,6 +101,8 @@ class Telemetry:
             self.app_patch.uninstall()
 
         def stop() -> None:
+            if self.audit is not None:
+                self.audit.shutdown()
             for provider in self._providers():
                 try:
                     provider.shutdown()
@@ -229,7 +241,7 @@ def _has_starlette() -> bool:
 def _console_logging(handle: Telemetry) -> None:
     from vitalyst_otel.logs.setup import install
 
-    handle.logging_setup = install(handle.settings, handle.redactor)
+    handle.logging_setup = install(handle.settings, handle.redactor, hasher=handle.hasher)
 
 
 def _logs(handle: Telemetry) -> None:
@@ -273,12 +285,53 @@ def _logs(handle: Telemetry) -> None:
         handle.logging_setup.add_bridge(provider)
 
 
+def _runtime(handle: Telemetry) -> None:
+    if not handle.settings.runtime_metrics:
+        return
+    from vitalyst_otel.runtime_metrics import RuntimeMetrics
+
+    handle.runtime = RuntimeMetrics(handle.meter_provider, host=handle.settings.host_metrics)
+    handle.fork_hooks.append(handle.runtime.after_fork)
+
+
+def _signals(handle: Telemetry) -> None:
+    from vitalyst_otel import health
+    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
+    from vitalyst_otel.security import SecurityMonitor
+
+    settings = handle.settings
+    audit_exporters = []
+    if "otlp" in settings.logs_exporters:
+        from vitalyst_otel.export.guard import exporter_for
+
+        exporter = exporter_for("logs", settings, {})  # its own status: audit failures are not log failures
+        audit_exporters.append(exporter)
+        handle.exporters.append(exporter)
+    if handle.capture is not None:
+        audit_exporters.append(handle.capture.log_exporter)
+    handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
+                              settings.audit_fallback_file, settings.log_batch.max_queue_size,
+                              handle.meter_provider)
+    handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
+                                      handle.meter_provider)
+    handle.errors = ErrorTracker(handle.meter_provider)
+    install_duplicate_filter()
+    handle.health = health.registry
+    handle.health.ttl_s = settings.health_cache_ttl_s
+    if handle.statuses:
+        stale = max(settings.metric_export_interval_ms, settings.span_batch.schedule_delay_ms) / 1000 * 3
+        handle.health.register("telemetry", health.telemetry_check(handle.statuses, stale), critical=False)
+    health.observe_states(handle.health, handle.meter_provider)
+
+
 def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.fastapi import AppPatch
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls)
+                                      handle.settings.excluded_urls, security=handle.security,
+                                      errors=handle.errors, hasher=handle.hasher)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
@@ -292,6 +345,8 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("traces", _traces, "traces"),
     ("metrics", _metrics, "metrics"),
     ("logs", _logs, "OTLP logs"),
+    ("runtime", _runtime, "runtime metrics"),
+    ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
 ]
 DISABLED_STEPS = {"logging", "report", "diagnostics"}
@@ -334,7 +389,10 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture)
+    from vitalyst_otel.security import AddressHasher
+
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+                       hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
             continue
