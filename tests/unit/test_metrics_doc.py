@@ -21,6 +21,7 @@ def instruments_in_code() -> set[str]:
 
 def instruments_in_doc() -> dict[str, str]:
     doc = (ROOT / "docs" / "metrics.md").read_text()
+    doc = doc.split("## The metrics", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z0-9_.]+)` \|[^|]+\|[^|]*\|[^|]*\|([^|]+)\|", doc, re.M)
     return {name: prometheus.strip() for name, prometheus in rows}
 
