@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.logs.bridge import OtlpLogHandler
-from vitalyst_otel.logs.json_format import JsonFormatter, TextFormatter
+from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
 
@@ -141,7 +141,7 @@ def _tag(handler: logging.Handler) -> logging.Handler:
 
 
 def _is_console(handler: logging.Handler) -> bool:
-    return (type(handler) is logging.StreamHandler
+    return (type(handler) in (logging.StreamHandler, JsonLineHandler)
             and getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
 
 
@@ -154,7 +154,7 @@ def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
 def install(settings: Settings, redactor: Redactor, logger_provider=None, hasher=None) -> LoggingSetup:
     setup = LoggingSetup(settings, redactor, logger_provider, hasher)
     if settings.log_format != "none":
-        console = _tag(logging.StreamHandler(sys.stdout))
+        console = _tag(JsonLineHandler(sys.stdout))
         console.setFormatter(formatter_for(settings, redactor))
         setup.handlers.append(console)
         if settings.log_file is not None:
