@@ -99,7 +99,7 @@ def attribute_maps(draw, extended: bool = False):
 
 @st.composite
 def resource_pool(draw):
-    """1-3 resources plus equal-but-distinct copies (equality includes 1 == True == 1.0)."""
+    """1-3 resources plus equal-but-distinct copies."""
     base = []
     for _ in range(draw(st.integers(1, 3))):
         attrs = draw(st.dictionaries(st.sampled_from(["service.name", "host.name", "n"]),
@@ -111,13 +111,13 @@ def resource_pool(draw):
 
 @st.composite
 def scope_pool(draw):
-    """Scopes, including ones equal to another except for attributes (the SDK ignores those)."""
+    """Scopes, with equal-but-distinct copies and ones that differ from another only in attributes."""
     scopes = []
     for _ in range(draw(st.integers(1, 3))):
         scopes.append(InstrumentationScope(draw(st.sampled_from(["fastapi", "", "graph"])),
                                            draw(st.none() | st.sampled_from(["", "0.66b2"])),
                                            draw(SCHEMA), draw(st.none() | st.dictionaries(KEYS, SCALARS, max_size=2))))
-    twins = [InstrumentationScope(s.name, s.version, s.schema_url, {"twin": True})
+    twins = [InstrumentationScope(s.name, s.version, s.schema_url, draw(st.sampled_from([s.attributes, {"twin": 1}])))
              for s in scopes[: draw(st.integers(0, len(scopes)))]]
     return scopes + twins
 

@@ -346,10 +346,10 @@ _UNSET = object()
 def group(items: Iterable[Any], encode_item: Callable[[Any], bytes]) -> dict[Any, dict[Any, list[bytes]]]:
     """Encode items into ``{resource: {scope: [item bodies]}}`` as the SDK groups them.
 
-    The SDK keys dicts by the objects, so equal resources (attributes and schema URL) and equal
-    scopes (name, version and schema URL: not attributes) share a group, which the first one seen
-    represents. Hashing a Resource serialises its attributes to JSON, so that is done once per
-    distinct (resource, scope) object pair, not per item.
+    The SDK keys dicts by the objects, so distinct but equal resources (attributes and schema
+    URL) or scopes (name, version, schema URL and attributes) share a group, which the first one
+    seen represents. Hashing a Resource serialises its attributes to JSON, so that is done once
+    per distinct (resource, scope) object pair in a batch, not per item.
     """
     resources: dict[Any, dict[Any, list[bytes]]] = {}
     by_identity: dict[tuple[int, int], list[bytes]] = {}
