@@ -16,6 +16,8 @@ import argparse
 import gc
 import json
 import logging
+import os
+import platform
 import random
 import statistics
 import time
@@ -138,6 +140,7 @@ def run(rounds: int = 5, min_seconds: float = 0.5) -> dict:
 
     from vitalyst_otel.export import encoder
 
+    load_before = os.getloadavg()
     cases = {
         "spans": (make_spans(), lambda b: sdk_spans(b).SerializeToString(), encoder.encode_spans),
         "logs": (make_log_records(), lambda b: sdk_logs(b).SerializeToString(), encoder.encode_logs),
@@ -151,7 +154,9 @@ def run(rounds: int = 5, min_seconds: float = 0.5) -> dict:
         for name, (batches, sdk, ours) in cases.items():
             times[name]["sdk"].append(_time_per_item(sdk, batches, min_seconds))
             times[name]["ours"].append(_time_per_item(ours, batches, min_seconds))
-    result: dict[str, Any] = {"rounds": rounds, "batch": BATCH, "unit": "us per item"}
+    result: dict[str, Any] = {"rounds": rounds, "batch": BATCH, "unit": "us per item",
+                              "python": platform.python_version(), "cpus": os.cpu_count(),
+                              "load_average_before": load_before, "load_average_after": os.getloadavg()}
     for name, variants in times.items():
         ratios = [s / o for s, o in zip(variants["sdk"], variants["ours"], strict=True)]
         sample = cases[name][0][0]
@@ -175,6 +180,8 @@ def _table(result: dict) -> str:
         r = result[name]
         lines.append(f"{name:<8}{cell(r['sdk_us'], '.2f'):>24}{cell(r['ours_us'], '.2f'):>24}"
                      f"{cell(r['speedup'], '.1f'):>24}")
+    lines.append(f"load average before/after: {result['load_average_before'][0]:.2f}/"
+                 f"{result['load_average_after'][0]:.2f} on {result['cpus']} CPUs")
     return "\n".join(lines)
 
 

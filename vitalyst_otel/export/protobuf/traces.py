@@ -106,8 +106,11 @@ def _fast_types() -> tuple[type | None, type | None, type | None]:
         state = TraceState([("k", "v")])
         context = SpanContext(1, 2, True, TraceFlags(1), state)
         events = BoundedList(4)
-        span = ReadableSpan("n", context, attributes={"a": 1}, events=events, links=events)
-        if (tuple(context)[:5] == (1, 2, True, 1, state) and span._context is context
+        span = ReadableSpan("n", context, parent=context, attributes={"a": 1}, events=events, links=events,
+                            kind=SpanKind.CLIENT, status=None, start_time=3, end_time=4)
+        fields_match = all(getattr(span, f"_{name}") is getattr(span, name)
+                           for name in ("context", "parent", "name", "kind", "start_time", "end_time", "status"))
+        if (fields_match and tuple(context)[:5] == (1, 2, True, 1, state)
                 and span._attributes == {"a": 1} and span._events is events and span._links is events
                 and list(events._dq) == []):
             return ReadableSpan, SpanContext, BoundedList
@@ -122,22 +125,25 @@ _ReadableSpan, _SpanContext, _BoundedList = _fast_types()
 def encode_span(span: Any) -> bytes:
     """One Span message body."""
     if type(span) is _ReadableSpan:
+        context, parent, name, kind = span._context, span._parent, span._name, span._kind
+        start, end, status = span._start_time, span._end_time, span._status
         attrs, events, links = span._attributes, span._events, span._links
         dropped_attributes = attrs.dropped if isinstance(attrs, BoundedAttributes) else 0
-        if type(events) is _BoundedList:
+        if isinstance(events, _BoundedList):  # type: ignore[arg-type]
             dropped_events, events = events.dropped, events._dq
         else:
             dropped_events = 0
-        if type(links) is _BoundedList:
+        if isinstance(links, _BoundedList):  # type: ignore[arg-type]
             dropped_links, links = links.dropped, links._dq
         else:
             dropped_links = 0
     else:
+        context, parent, name, kind = span.context, span.parent, span.name, span.kind
+        start, end, status = span.start_time, span.end_time, span.status
         attrs, events, links = span.attributes, span.events, span.links
         dropped_attributes = span.dropped_attributes
         dropped_events = span.dropped_events
         dropped_links = span.dropped_links
-    context = span.context
     if type(context) is _SpanContext:
         tid, sid, _, _, state, _ = context
     else:
@@ -145,7 +151,6 @@ def encode_span(span: Any) -> bytes:
     parts = [pack_id_pair(0x0A10, tid >> 64, tid & MASK64, 0x1208, sid)]
     if state:
         parts.append(_trace_state(state))
-    parent = span.parent
     if parent:
         if type(parent) is _SpanContext:
             _, sid, remote, _, _, _ = parent
@@ -155,11 +160,8 @@ def encode_span(span: Any) -> bytes:
         flags = _SPAN_FLAGS_REMOTE if remote else _SPAN_FLAGS_LOCAL
     else:
         flags = _SPAN_FLAGS_LOCAL
-    parts.append(_name(span.name))
-    kind = span.kind
+    parts.append(_name(name))
     parts.append(_KIND_BY_ID.get(id(kind)) or _KIND[kind])
-    start = span.start_time
-    end = span.end_time
     if start and end:
         parts.append(_pack_times(0x39, start, 0x41, end))
     else:
@@ -175,7 +177,7 @@ def encode_span(span: Any) -> bytes:
         parts.extend([_link(link) for link in links])
     if dropped_links:
         parts.append(uint_field(b"\x70", dropped_links))
-    parts.append(_status(span.status))
+    parts.append(_status(status))
     parts.append(flags)
     return b"".join(parts)
 

@@ -375,21 +375,30 @@ def request(resources: Iterable[tuple[Any, Iterable[tuple[Any, list[bytes]]]]]) 
     The three signals share the shape: request.resource_x = 1; ResourceX {resource = 1,
     scope_x = 2, schema_url = 3}; ScopeX {scope = 1, items = 2, schema_url = 3}.
     """
-    out = []
+    # One join at the end: each nested length is summed up, not measured on a joined copy.
+    out: list[bytes] = []
     for resource, scopes in resources:
         resource_field, resource_schema = resource_fields(resource)
-        parts = [resource_field]
+        resource_parts = [resource_field]
+        resource_size = len(resource_field) + len(resource_schema)
         for scope, bodies in scopes:
             scope_field, scope_schema = scope_fields(scope)
             scope_parts = [scope_field]
             extend = scope_parts.extend
+            scope_size = len(scope_field) + len(scope_schema)
             for body in bodies:
                 n = len(body)
-                extend((b"\x12", _VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n), body))
+                prefix = _VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)
+                extend((b"\x12", prefix, body))
+                scope_size += 1 + len(prefix) + n
             scope_parts.append(scope_schema)
-            parts.append(delimited(b"\x12", b"".join(scope_parts)))
-        parts.append(resource_schema)
-        out.append(delimited(b"\x0a", b"".join(parts)))
+            prefix = varint(scope_size)
+            resource_parts += (b"\x12", prefix)
+            resource_parts += scope_parts
+            resource_size += 1 + len(prefix) + scope_size
+        resource_parts.append(resource_schema)
+        out += (b"\x0a", varint(resource_size))
+        out += resource_parts
     return b"".join(out)
 
 
