@@ -2,15 +2,18 @@
 
 Everything here returns ``bytes``. A message is built from its fields in field-number order (the
 order the official serializer uses, so our output is byte-identical to it, not only equivalent),
-and a nested message is written as tag, varint length, body.
+and a nested message is written as tag, varint length, body. Tags are written as literal bytes
+next to the field they encode: ``(field_number << 3) | wire_type``, wire type 0 varint,
+1 fixed64, 2 length-delimited, 5 fixed32 (so ``b"\x4a"`` is field 9, length-delimited).
 
 Two caches make the common case cheap; neither can serve stale bytes:
 
-* attribute pairs: ``(key, value)`` -> encoded KeyValue, only for exact ``str``/``int``/``bool``
-  values (``1``, ``1.0`` and ``True`` compare equal in Python, so each type has its own table, and
-  floats are never cached: ``0.0 == -0.0`` but they encode differently). Bounded: at most
-  ``PAIR_CACHE_KEYS`` keys per type, ``PAIR_CACHE_VALUES`` values per key (oldest value evicted
-  first), and only pairs whose encoding is at most ``PAIR_CACHE_MAX_BYTES``.
+* attribute pairs: ``(key, value)`` -> encoded KeyValue, only for string keys and values of
+  exactly ``str``, ``int`` or ``bool``. ``1``, ``1.0`` and ``True`` compare equal in Python, so
+  bools have a table of their own (str and int share one: no str equals an int), and floats are
+  never cached (``0.0 == -0.0``, but they encode differently). Bounded: at most
+  ``PAIR_CACHE_KEYS`` keys per table, ``PAIR_CACHE_VALUES`` values per key (the oldest value is
+  evicted first), and only pairs whose encoding is at most ``PAIR_CACHE_MAX_BYTES``.
 * resources and scopes: encoded once per object (by identity, holding a reference so the id
   cannot be reused), at most ``OBJECT_CACHE_SIZE`` objects. Their attributes are immutable.
 
@@ -27,8 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 _log = logging.getLogger("vitalyst_otel.export")
-
-VARINT, I64, LEN, I32 = 0, 1, 2, 5  # wire types
 
 _MASK64 = (1 << 64) - 1
 _INT64_MIN = -(1 << 63)
@@ -53,10 +54,6 @@ def varint(n: int) -> bytes:
     if n < 0:
         raise ValueError(f"varint of a negative number: {n}")
     return _VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)
-
-
-def tag(field: int, wire_type: int) -> bytes:
-    return varint(field << 3 | wire_type)
 
 
 def zigzag32(n: int) -> bytes:
