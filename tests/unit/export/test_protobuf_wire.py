@@ -213,6 +213,24 @@ def test_spans_of_a_subclass_go_through_the_public_interface():
     assert request.resource_spans[0].scope_spans[0].spans[0].attributes[0].value.string_value == "property"
 
 
+def test_the_fast_paths_are_active_with_this_sdk():
+    # They read SDK internals, checked at import; an SDK that changes them falls back to the
+    # public interface (slower, still right), and this test says so.
+    from opentelemetry.attributes import BoundedAttributes
+
+    assert traces._ReadableSpan is ReadableSpan
+    assert wire._BoundedAttributes is BoundedAttributes
+
+
+def test_without_the_fast_paths_the_encoding_is_the_same(monkeypatch):
+    batch = _sdk_spans(20, "public")
+    expected = sdk_encode_spans(batch).SerializeToString()
+    monkeypatch.setattr(traces, "_ReadableSpan", None)
+    monkeypatch.setattr(traces, "_SpanContext", None)
+    monkeypatch.setattr(wire, "_BoundedAttributes", None)
+    assert encoder.encode_spans(batch) == expected
+
+
 def test_flags_carry_only_the_remote_bits_as_in_the_sdk():
     remote = SpanContext(1, 2, is_remote=True, trace_flags=1)
     span = ReadableSpan("x", SpanContext(1, 3, False, trace_flags=1), parent=remote, resource=Resource({}))
