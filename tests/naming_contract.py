@@ -151,6 +151,21 @@ def _tokens(expr: str) -> list[_Token]:
     return out
 
 
+def _check_balanced(tokens: list[_Token]) -> None:
+    pairs = {")": "(", "}": "{", "]": "["}
+    stack: list[str] = []
+    for tok in tokens:
+        if tok.kind != "op":
+            continue
+        if tok.text in ("(", "{", "["):
+            stack.append(tok.text)
+        elif tok.text in pairs:
+            if not stack or stack.pop() != pairs[tok.text]:
+                raise ValueError(f"unbalanced {tok.text!r}")
+    if stack:
+        raise ValueError(f"unclosed {stack[-1]!r}")
+
+
 def _skip_group(tokens: list[_Token], i: int, open_: str, close: str) -> int:
     """Index just past the group that opens at tokens[i] (which is ``open_``)."""
     depth = 0
@@ -181,6 +196,7 @@ def metric_names(expr: str) -> set[str]:
     ignoring/group_left/group_right lists), strings and durations are not metric names.
     """
     tokens = _tokens(expr)
+    _check_balanced(tokens)
     names: set[str] = set()
     i = 0
     while i < len(tokens):
