@@ -157,6 +157,19 @@ def test_alert_expressions_aggregate_before_use(alert: dict) -> None:
             )
 
 
+def test_recording_rules_are_defined_before_use_in_the_same_group() -> None:
+    """Rules of one group run in order; across groups an alert may read the previous evaluation."""
+    all_recorded = recording_rule_names(RULES_DIR)
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            seen: set[str] = set()
+            for rule in group["rules"]:
+                used = metric_names(str(rule["expr"])) & all_recorded
+                assert used <= seen, f"{path.name}: {rule.get('alert') or rule.get('record')} reads {used - seen} from elsewhere"
+                if "record" in rule:
+                    seen.add(rule["record"])
+
+
 def test_security_alerts_carry_the_security_category() -> None:
     for alert in ALERTS:
         if alert["_file"] == "security.yml":
