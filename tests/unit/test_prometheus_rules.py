@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.alerting_support import render_alertmanager_config
 from tests.conftest import require
 from tests.naming_contract import ROOT, metric_names, recording_rule_names
 
@@ -227,3 +228,21 @@ def test_inhibition_names_existing_alerts() -> None:
             if m:
                 pattern = m.group(2) if m.group(1) == "=~" else re.escape(m.group(2))
                 assert any(re.fullmatch(pattern, n) for n in names), matcher
+
+
+def test_rendered_test_config_keeps_routing_and_is_valid(tmp_path: Path) -> None:
+    """The configuration the Alertmanager tests run: same routes, local webhook, token files."""
+    text, tokens = render_alertmanager_config("http://127.0.0.1:8099", tmp_path / "secrets", group_wait="1s")
+    rendered = yaml.safe_load(text)
+    shipped = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    assert rendered["inhibit_rules"] == shipped["inhibit_rules"]
+    assert [r.get("matchers") for r in rendered["route"]["routes"]] == [r.get("matchers") for r in shipped["route"]["routes"]]
+    for receiver in rendered["receivers"]:
+        hook = receiver["webhook_configs"][0]
+        assert hook["url"] == f"http://127.0.0.1:8099/alerts/{receiver['name']}"
+        token_file = Path(hook["http_config"]["authorization"]["credentials_file"])
+        assert token_file.read_text() == tokens[receiver["name"]]
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(text)
+    result = _run(_tool("amtool"), "check-config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
