@@ -69,6 +69,17 @@ CONDITIONAL: Mapping[str, str] = {
     ),
 }
 
+#: Instrument details the emitting code must keep for the names above to hold. Checked with the
+#: collector's prometheus exporter (contrib v0.148.0 and v0.165.0, default settings).
+EMITTER_NOTES: Mapping[str, str] = {
+    "vitalyst_health_check_status": (
+        "create vitalyst.health.check.status without unit or with an annotation unit such as "
+        "'{status}': with unit '1' the exporter names it vitalyst_health_check_status_ratio"
+    ),
+    "vitalyst_process_memory_limit_bytes": "unit 'By' (the exporter appends _bytes)",
+    "http_server_request_duration_seconds": "unit 's' (the exporter appends _seconds)",
+}
+
 # --------------------------------------------------------------------------------------------
 # The collector's own metrics
 
