@@ -68,7 +68,7 @@ start=$SECONDS
 mkdir -p "$out_dir/src"
 cp "$work/manifest.yaml" "$work/src/go.mod" "$work/src/go.sum" "$work/src/"*.go "$out_dir/src/"
 if [ -f "$lock" ] && ! cmp -s "$lock" "$work/src/go.sum"; then
-  log "WARNING: the build added checksums that $lock lacks; review and commit $out_dir/src/go.sum"
+  log "WARNING: the module graph differs from $lock (new or dropped checksums); review and commit $out_dir/src/go.sum"
 fi
 mv "$work/src/vitalyst-otelcol" "$binary.tmp"
 mv "$binary.tmp" "$binary"
