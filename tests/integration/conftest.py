@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from vitalyst_otel.stack.binaries import Binaries, MissingPart, collector_binary as build_collector
+from vitalyst_otel.stack.binaries import Binaries, MissingPart
+from vitalyst_otel.stack.binaries import collector_binary as build_collector
+from vitalyst_otel.stack.binaries import jaeger_binary as build_jaeger
 from vitalyst_otel.stack.es_standin import StandinClient
 from vitalyst_otel.stack.stack import Stack, Ports
 
@@ -33,6 +35,17 @@ def collector_binary() -> Path:
     _need_go()
     try:
         return build_collector(ROOT, quiet=True)
+    except MissingPart as exc:
+        require(False, str(exc))
+        raise
+
+
+@pytest.fixture(scope="session")
+def jaeger_binary() -> Path:
+    """Jaeger v2 from tools/jaeger/build.sh (built once, then cached)."""
+    _need_go()
+    try:
+        return build_jaeger(ROOT, quiet=True)
     except MissingPart as exc:
         require(False, str(exc))
         raise

@@ -32,7 +32,7 @@ tmp="$(mktemp "$out_dir/.jaeger.XXXXXX")"
 trap 'rm -f "$tmp"' EXIT
 log "building Jaeger v2 ($hash); the first build takes minutes"
 start=$SECONDS
-(cd "$here" && go build -mod=readonly -trimpath -o "$tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >&2
+(cd "$here" && go build -mod=readonly -o "$tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >&2
 mv "$tmp" "$binary"
 log "built in $((SECONDS - start)) s: $binary"
 printf '%s\n' "$binary"

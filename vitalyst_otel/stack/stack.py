@@ -373,8 +373,8 @@ class Stack:
 
     def down(self, timeout: float = 15.0) -> list[str]:
         stopped = []
-        for name in reversed(ORDER):
-            if name in self.components and name in self.running():
+        for name in reversed(list(self.components)):
+            if name in self.running():
                 self.stop(name, timeout)
                 stopped.append(name)
         if self.state_path.exists():
