@@ -43,6 +43,14 @@ class Telemetry:
     redactor: Redactor | None = None
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
+    capture: Any = None
+    fork_hooks: list[Callable[[], None]] = field(default_factory=list)
+    hasher: Any = None
+    runtime: Any = None
+    audit: Any = None
+    security: Any = None
+    errors: Any = None
+    health: Any = None
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -64,6 +72,10 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
+        if self.health is not None and self.settings.health_routes:
+            from vitalyst_otel import health
+
+            routes.extend(health.routes(self.health))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
@@ -89,6 +101,8 @@ class Telemetry:
             self.app_patch.uninstall()
 
         def stop() -> None:
+            if self.audit is not None:
+                self.audit.shutdown()
             for provider in self._providers():
                 try:
                     provider.shutdown()
@@ -99,6 +113,15 @@ class Telemetry:
         if not finished:
             _log.warning("Telemetry shutdown did not finish within %.1f s; unsent data is dropped.", timeout)
         return finished
+
+    def after_fork(self) -> None:
+        """Per-process state the fork copied but must not share. The SDK renews the instance id
+        and export threads itself; exporters reconnect on their own when the pid changes."""
+        for hook in self.fork_hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001
+                _log.debug("after-fork hook failed", exc_info=True)
 
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
@@ -180,8 +203,10 @@ def _propagator(name: str):
 def _traces(handle: Telemetry) -> None:
     from vitalyst_otel.tracing import build_tracer_provider
 
+    capture = handle.capture
     provider = build_tracer_provider(handle.settings, handle.resource, handle.redactor,
-                                     handle.statuses, handle.exporters)
+                                     handle.statuses, handle.exporters,
+                                     capture.span_exporter if capture is not None else None)
     trace.set_tracer_provider(provider)
     handle.tracer_provider = provider
 
@@ -191,8 +216,10 @@ def _metrics(handle: Telemetry) -> None:
 
     from vitalyst_otel.metrics import build_meter_provider
 
+    capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
-                                                handle.exporters)
+                                                handle.exporters,
+                                                extra_reader=capture.metric_reader if capture is not None else None)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -211,49 +238,91 @@ def _has_starlette() -> bool:
     return find_spec("starlette") is not None
 
 
-def _logs(handle: Telemetry) -> None:
-    settings = handle.settings
-    provider = None
-    if settings.logs_exporters:
-        import sys
-
-        from opentelemetry import _logs
-        from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
-        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
-
-        from vitalyst_otel.export.guard import exporter_for
-
-        limits = settings.limits
-        provider = LoggerProvider(
-            resource=handle.resource, shutdown_on_exit=False,
-            log_record_limits=LogRecordLimits(
-                max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None
-                else (limits.attribute_count if limits.attribute_count is not None else 128),
-                max_attribute_length=(limits.log_attribute_value_length
-                                      if limits.log_attribute_value_length is not None
-                                      else (limits.attribute_value_length
-                                            if limits.attribute_value_length is not None
-                                            else LogRecordLimits.UNSET)),
-            ))
-        batch = settings.log_batch
-        for name in settings.logs_exporters:
-            exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
-                        else exporter_for("logs", settings, handle.statuses))
-            handle.exporters.append(exporter)
-            provider.add_log_record_processor(BatchLogRecordProcessor(
-                exporter, max_queue_size=batch.max_queue_size,
-                schedule_delay_millis=batch.schedule_delay_ms,
-                max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-                export_timeout_millis=batch.export_timeout_ms))
-        _logs.set_logger_provider(provider)
-        handle.logger_provider = provider
-    _install_logging(handle)
-
-
-def _install_logging(handle: Telemetry) -> None:
+def _console_logging(handle: Telemetry) -> None:
     from vitalyst_otel.logs.setup import install
 
-    handle.logging_setup = install(handle.settings, handle.redactor, handle.logger_provider)
+    handle.logging_setup = install(handle.settings, handle.redactor, hasher=handle.hasher)
+
+
+def _logs(handle: Telemetry) -> None:
+    settings = handle.settings
+    if not settings.logs_exporters and handle.capture is None:
+        return
+    import sys
+
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+
+    from vitalyst_otel.export.guard import exporter_for
+
+    limits = settings.limits
+    count = limits.attribute_count if limits.attribute_count is not None else 128
+    length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
+    provider = LoggerProvider(
+        resource=handle.resource, shutdown_on_exit=False,
+        log_record_limits=LogRecordLimits(
+            max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None else count,
+            max_attribute_length=(limits.log_attribute_value_length
+                                  if limits.log_attribute_value_length is not None else length)))
+    batch = settings.log_batch
+    for name in settings.logs_exporters:
+        exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                    else exporter_for("logs", settings, handle.statuses))
+        handle.exporters.append(exporter)
+        provider.add_log_record_processor(BatchLogRecordProcessor(
+            exporter, max_queue_size=batch.max_queue_size,
+            schedule_delay_millis=batch.schedule_delay_ms,
+            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
+            export_timeout_millis=batch.export_timeout_ms))
+    if handle.capture is not None:
+        from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+        provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
+    _logs.set_logger_provider(provider)
+    handle.logger_provider = provider
+    if handle.logging_setup is not None:
+        handle.logging_setup.add_bridge(provider)
+
+
+def _runtime(handle: Telemetry) -> None:
+    if not handle.settings.runtime_metrics:
+        return
+    from vitalyst_otel.runtime_metrics import RuntimeMetrics
+
+    handle.runtime = RuntimeMetrics(handle.meter_provider, host=handle.settings.host_metrics)
+    handle.fork_hooks.append(handle.runtime.after_fork)
+
+
+def _signals(handle: Telemetry) -> None:
+    from vitalyst_otel import health
+    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
+    from vitalyst_otel.security import SecurityMonitor
+
+    settings = handle.settings
+    audit_exporters = []
+    if "otlp" in settings.logs_exporters:
+        from vitalyst_otel.export.guard import exporter_for
+
+        exporter = exporter_for("logs", settings, {})  # its own status: audit failures are not log failures
+        audit_exporters.append(exporter)
+        handle.exporters.append(exporter)
+    if handle.capture is not None:
+        audit_exporters.append(handle.capture.log_exporter)
+    handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
+                              settings.audit_fallback_file, settings.log_batch.max_queue_size,
+                              handle.meter_provider)
+    handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
+                                      handle.meter_provider)
+    handle.errors = ErrorTracker(handle.meter_provider)
+    install_duplicate_filter()
+    handle.health = health.registry
+    handle.health.ttl_s = settings.health_cache_ttl_s
+    if handle.statuses:
+        stale = max(settings.metric_export_interval_ms, settings.span_batch.schedule_delay_ms) / 1000 * 3
+        handle.health.register("telemetry", health.telemetry_check(handle.statuses, stale), critical=False)
+    health.observe_states(handle.health, handle.meter_provider)
 
 
 def _http_server(handle: Telemetry) -> None:
@@ -261,22 +330,26 @@ def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls)
+                                      handle.settings.excluded_urls, security=handle.security,
+                                      errors=handle.errors, hasher=handle.hasher)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
 
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
+    ("logging", _console_logging, "JSON log formatting"),
     ("report", _report, "configuration reports"),
     ("diagnostics", _diagnostics_level, "the diagnostics level"),
     ("resource", _resource, "resource detection (a minimal resource is used)"),
     ("propagators", _propagators, "context propagation"),
     ("traces", _traces, "traces"),
     ("metrics", _metrics, "metrics"),
-    ("logs", _logs, "OTLP logs and JSON log formatting"),
+    ("logs", _logs, "OTLP logs"),
+    ("runtime", _runtime, "runtime metrics"),
+    ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
 ]
-DISABLED_STEPS = {"report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics"}
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -290,15 +363,17 @@ def current() -> Telemetry | None:
     return _state.get("handle")
 
 
-def configure(app=None, **overrides: Any) -> Telemetry:
-    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`."""
+def configure(app=None, _capture=None, **overrides: Any) -> Telemetry:
+    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`.
+    ``_capture`` is for :mod:`vitalyst_otel.testing` only."""
     with _lock:
         handle = _state.get("handle")
         if handle is not None:
-            _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
-                         "configure() call changes nothing.", os.getpid())
+            if _capture is None or handle.capture is not _capture:
+                _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
+                             "configure() call changes nothing.", os.getpid())
         else:
-            handle = _configure(overrides)
+            handle = _configure(overrides, _capture)
             _state["handle"] = handle
     if app is not None:
         try:
@@ -308,13 +383,16 @@ def configure(app=None, **overrides: Any) -> Telemetry:
     return handle
 
 
-def _configure(overrides: dict[str, Any]) -> Telemetry:
+def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     try:
         settings = Settings.load(overrides)
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys))
+    from vitalyst_otel.security import AddressHasher
+
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+                       hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
             continue
@@ -324,13 +402,19 @@ def _configure(overrides: dict[str, Any]) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
-    if settings.sdk_disabled:
-        try:
-            _install_logging(handle)
-        except Exception:  # noqa: BLE001
-            _log.exception("Could not set up JSON logging")
-    atexit.register(handle.shutdown)
+    if capture is None:
+        atexit.register(handle.shutdown)
+    os.register_at_fork(after_in_child=handle.after_fork)
     return handle
+
+
+def install_logging_only():
+    """JSON logging from the environment's settings, without telemetry providers: for a process
+    that only supervises others (a gunicorn master whose workers configure themselves)."""
+    from vitalyst_otel.logs.setup import install
+
+    settings = Settings.load()
+    return install(settings, Redactor(settings.redact_keys))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -3,9 +3,6 @@
 One constant per variable, so code, tests and docs never spell a name twice. What each variable
 means, its default and its accepted values are declared next to its parser in
 :mod:`vitalyst_otel.settings`; docs/configuration.md is generated from there.
-
-The ``opentelemetry-instrument`` launcher turns every ``OTEL_*`` constant of this module into a
-command-line option (``--service_name`` for ``OTEL_SERVICE_NAME``), as it does for the SDK's own.
 """
 
 # OpenTelemetry specification variables (their meaning is the specification's).
@@ -92,3 +89,12 @@ VITALYST_ACCESS_LOG = "VITALYST_ACCESS_LOG"
 VITALYST_REDACT_KEYS = "VITALYST_REDACT_KEYS"
 VITALYST_METRICS_ROUTE = "VITALYST_METRICS_ROUTE"
 VITALYST_SHUTDOWN_TIMEOUT = "VITALYST_SHUTDOWN_TIMEOUT"
+VITALYST_RUNTIME_METRICS = "VITALYST_RUNTIME_METRICS"
+VITALYST_HOST_METRICS = "VITALYST_HOST_METRICS"
+VITALYST_METRIC_CARDINALITY_LIMIT = "VITALYST_METRIC_CARDINALITY_LIMIT"
+VITALYST_HEALTH_ROUTES = "VITALYST_HEALTH_ROUTES"
+VITALYST_HEALTH_CACHE_TTL = "VITALYST_HEALTH_CACHE_TTL"
+VITALYST_AUDIT_FALLBACK_FILE = "VITALYST_AUDIT_FALLBACK_FILE"
+VITALYST_HASH_CLIENT_IP = "VITALYST_HASH_CLIENT_IP"
+VITALYST_HASH_SALT = "VITALYST_HASH_SALT"
+VITALYST_SECURITY_LOG_RATE = "VITALYST_SECURITY_LOG_RATE"

@@ -36,11 +36,12 @@ class AccessLogFilter(logging.Filter):
     """Reshapes uvicorn's access record: structured fields, credentials out of the query, no
     lines for excluded paths (or none at all when the access log is off)."""
 
-    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True):
+    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True, hasher=None):
         super().__init__()
         self.excluded = excluded
         self.redactor = redactor
         self.enabled = enabled
+        self.hasher = hasher
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.enabled:
@@ -53,10 +54,12 @@ class AccessLogFilter(logging.Filter):
         if self.excluded is not None and self.excluded.search(path):
             return False
         fields = record.__dict__
+        if self.hasher is not None and self.hasher.enabled and client:
+            client = self.hasher(str(client).rsplit(":", 1)[0])
         if query:
             query = self.redactor.query(query)
-            record.args = (client, method, f"{path}?{query}", version, status)
             fields["url.query"] = query
+        record.args = (client, method, f"{path}?{query}" if query else path, version, status)
         fields["http.request.method"] = method
         fields["url.path"] = path
         fields["http.response.status_code"] = status
@@ -69,6 +72,7 @@ class LoggingSetup:
     settings: Settings
     redactor: Redactor
     logger_provider: object | None = None
+    hasher: object | None = None
     handlers: list[logging.Handler] = field(default_factory=list)
     displaced: list[logging.Handler] = field(default_factory=list)
 
@@ -100,7 +104,7 @@ class LoggingSetup:
             logger = logging.getLogger(name)
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
                 logger.removeFilter(existing)
-            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log))
+            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher))
 
     def remove(self) -> None:
         root = logging.getLogger()
@@ -116,6 +120,13 @@ class LoggingSetup:
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
                 logger.removeFilter(existing)
         _unhook()
+
+    def add_bridge(self, logger_provider) -> None:
+        """Attach the OTLP log bridge (once) now that the provider exists."""
+        self.remove_bridge()
+        self.logger_provider = logger_provider
+        self.handlers.append(_tag(OtlpLogHandler(logger_provider, self.redactor)))
+        self.apply()
 
     def remove_bridge(self) -> None:
         root = logging.getLogger()
@@ -140,8 +151,8 @@ def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
     return JsonFormatter(service_name=settings.service_name, redactor=redactor)
 
 
-def install(settings: Settings, redactor: Redactor, logger_provider=None) -> LoggingSetup:
-    setup = LoggingSetup(settings, redactor, logger_provider)
+def install(settings: Settings, redactor: Redactor, logger_provider=None, hasher=None) -> LoggingSetup:
+    setup = LoggingSetup(settings, redactor, logger_provider, hasher)
     if settings.log_format != "none":
         console = _tag(logging.StreamHandler(sys.stdout))
         console.setFormatter(formatter_for(settings, redactor))
