@@ -83,14 +83,19 @@ class RunningStack:
         self.state_dir = stack.state_dir
 
 
+def start_stack(binaries: Binaries, state_dir: Path) -> RunningStack:
+    """The whole stack on free loopback ports, 1 s scrape and evaluation interval."""
+    running = Stack(state_dir, ROOT, Ports.free(), scrape_interval="1s", binaries=binaries)
+    running.up(timeout=120)
+    return RunningStack(running)
+
+
 @pytest.fixture(scope="session")
 def stack(stack_binaries: Binaries, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """The whole stack on free loopback ports, 1 s scrape and evaluation interval; torn down at
-    the end of the session, leaving no process behind."""
-    state_dir = tmp_path_factory.mktemp("stack")
-    running = Stack(state_dir, ROOT, Ports.free(), scrape_interval="1s", binaries=stack_binaries)
-    running.up(timeout=120)
+    """The stack shared by the tests that only read from it; torn down at the end of the
+    session, leaving no process behind."""
+    running = start_stack(stack_binaries, tmp_path_factory.mktemp("stack"))
     try:
-        yield RunningStack(running)
+        yield running
     finally:
-        running.down()
+        running.stack.down()

@@ -121,3 +121,53 @@ def running_demo(otlp_http: str, log_dir: Path, **extra_env: str) -> Iterator[st
                 process.wait()
         stdout.close()
         stderr.close()
+
+
+def port_block(count: int) -> list[int]:
+    """``count`` distinct ports that were free a moment ago."""
+    from vitalyst_otel.stack.stack import Ports
+
+    ports: list[int] = []
+    while len(ports) < count:
+        ports.extend(p for p in vars(Ports.free()).values() if p not in ports)
+    return ports[:count]
+
+
+COLLECTOR_PORT_NAMES = ("grpc", "http", "health", "metrics", "pprof", "zpages", "prometheus")
+
+
+def collector_ports(free: Iterator[int]) -> dict[str, int]:
+    return {name: next(free) for name in COLLECTOR_PORT_NAMES}
+
+
+def collector_component(name: str, binary: Path, files: list[str], ports: dict[str, int], state: Path,
+                        extra: dict[str, str]):
+    """A stand-alone vitalyst-otelcol with the shipped files, on the given loopback ports, to be
+    run by a Stack used as a process supervisor."""
+    from vitalyst_otel.stack.stack import HOST, Component
+
+    root = Path(__file__).resolve().parents[2]
+    argv = [str(binary)]
+    for f in files:
+        argv += ["--config", str(root / "collector" / f)]
+    env = {
+        "VITALYST_OTLP_GRPC_ENDPOINT": f"{HOST}:{ports['grpc']}",
+        "VITALYST_OTLP_HTTP_ENDPOINT": f"{HOST}:{ports['http']}",
+        "VITALYST_OTELCOL_HEALTH_ENDPOINT": f"{HOST}:{ports['health']}",
+        "VITALYST_OTELCOL_METRICS_HOST": HOST,
+        "VITALYST_OTELCOL_METRICS_PORT": str(ports["metrics"]),
+        "VITALYST_OTELCOL_PPROF_ENDPOINT": f"{HOST}:{ports['pprof']}",
+        "VITALYST_OTELCOL_ZPAGES_ENDPOINT": f"{HOST}:{ports['zpages']}",
+        "VITALYST_PROMETHEUS_EXPORTER_ENDPOINT": f"{HOST}:{ports['prometheus']}",
+        "VITALYST_OTELCOL_STORAGE_DIR": str(state / f"{name}-queue"),
+        **extra,
+    }
+    return Component(name, argv, f"http://{HOST}:{ports['http']}", f"http://{HOST}:{ports['health']}/", env=env)
+
+
+def collector_metric(metrics_port: int, prefix: str) -> float:
+    """Sum of every sample of the collector's own metrics whose name starts with ``prefix``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(prefix) and not line.startswith("#"))
