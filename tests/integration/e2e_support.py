@@ -171,3 +171,24 @@ def collector_metric(metrics_port: int, prefix: str) -> float:
         text = response.read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith(prefix) and not line.startswith("#"))
+
+
+def jaeger_span_counts(jaeger: str, service: str) -> dict[str, int]:
+    """{trace id: number of spans} of every trace Jaeger holds for ``service`` (one query)."""
+    query = urllib.parse.urlencode({"service": service, "limit": 100000, "lookback": "2h"})
+    try:
+        data = get_json(f"{jaeger}/api/traces?{query}", timeout=30)["data"] or []
+    except urllib.error.HTTPError:
+        return {}
+    return {trace["traceID"]: len(trace["spans"]) for trace in data}
+
+
+def jaeger_component(binary: Path, ports: dict[str, int], **extra_env: str):
+    """Jaeger v2 on the given ports (grpc, http, query, query_grpc, health, metrics), to be run by a
+    Stack used as a process supervisor."""
+    from vitalyst_otel.stack import stack
+
+    root = Path(__file__).resolve().parents[2]
+    return stack.jaeger_component(
+        binary, root, otlp_grpc=ports["grpc"], otlp_http=ports["http"], query=ports["query"],
+        query_grpc=ports["query_grpc"], health=ports["health"], metrics=ports["metrics"], **extra_env)

@@ -10,14 +10,17 @@ import time
 from dataclasses import dataclass
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.metrics.v1.metrics_pb2 import Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 TRACES_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 LOGS_METHOD = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+METRICS_METHOD = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 
 
 def _attrs(**values: str) -> list[KeyValue]:
@@ -55,6 +58,15 @@ def logs_request(trace_ids: list[bytes], service: str = "raw-client", body_bytes
                          trace_id=trace_id, span_id=secrets.token_bytes(8)) for trace_id in trace_ids]
     request = ExportLogsServiceRequest(resource_logs=[ResourceLogs(
         resource=_resource(service), scope_logs=[ScopeLogs(log_records=records)])])
+    return request.SerializeToString()
+
+
+def metrics_request(name: str = "raw.client.value", value: float = 1.0, service: str = "raw-client") -> bytes:
+    """One ExportMetricsServiceRequest with one gauge data point."""
+    point = NumberDataPoint(time_unix_nano=time.time_ns(), as_double=value)
+    request = ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
+        resource=_resource(service), scope_metrics=[ScopeMetrics(metrics=[
+            Metric(name=name, unit="1", gauge=Gauge(data_points=[point]))])])])
     return request.SerializeToString()
 
 

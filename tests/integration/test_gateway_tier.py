@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.e2e_support import (
-    collector_component, collector_metric, collector_ports, jaeger_trace, port_block,
+    collector_component, collector_metric, collector_ports, jaeger_component, jaeger_trace, port_block,
 )
-from vitalyst_otel.stack.stack import HOST, Component, Stack
+from vitalyst_otel.stack.stack import HOST, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +32,7 @@ def test_agents_route_by_trace_id_to_tail_sampling_gateways(collector_binary, ja
     jaeger = {n: next(free) for n in ("grpc", "http", "query", "query_grpc", "health", "metrics")}
 
     supervisor = Stack(tmp_path, ROOT, scrape_interval="1s")
-    supervisor.components["jaeger"] = Component(
-        "jaeger", [str(jaeger_binary), "--config", str(ROOT / "tools/jaeger/config.yaml")],
-        f"http://{HOST}:{jaeger['query']}", f"http://{HOST}:{jaeger['health']}/status", env={
-            "JAEGER_OTLP_GRPC_PORT": str(jaeger["grpc"]), "JAEGER_OTLP_HTTP_PORT": str(jaeger["http"]),
-            "JAEGER_QUERY_HTTP_PORT": str(jaeger["query"]), "JAEGER_QUERY_GRPC_PORT": str(jaeger["query_grpc"]),
-            "JAEGER_HEALTH_PORT": str(jaeger["health"]), "JAEGER_METRICS_PORT": str(jaeger["metrics"])})
+    supervisor.components["jaeger"] = jaeger_component(jaeger_binary, jaeger)
     tail = {
         "VITALYST_TEMPO_ENDPOINT": f"{HOST}:{jaeger['grpc']}",
         "VITALYST_TAIL_DECISION_WAIT": "2s",

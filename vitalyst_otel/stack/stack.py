@@ -69,6 +69,23 @@ class Ports:
             for s in sockets:
                 s.close()
 
+    def in_use(self) -> list[str]:
+        """``name=port`` for every port something already listens on (or that repeats)."""
+        busy, seen = [], set()
+        for f in dataclasses.fields(self):
+            port = getattr(self, f.name)
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no conflict
+                try:
+                    s.bind((HOST, port))
+                except OSError:
+                    busy.append(f"{f.name}={port}")
+                    continue
+            if port in seen:
+                busy.append(f"{f.name}={port} (twice)")
+            seen.add(port)
+        return busy
+
     def with_overrides(self, overrides: dict[str, int]) -> Ports:
         names = {f.name for f in dataclasses.fields(self)}
         unknown = set(overrides) - names
@@ -90,6 +107,17 @@ class Component:
     @property
     def log_name(self) -> str:
         return f"{self.name}.log"
+
+
+def jaeger_component(binary: Path, root: Path, *, otlp_grpc: int, otlp_http: int, query: int, query_grpc: int,
+                     health: int, metrics: int, **extra_env: str) -> Component:
+    """Jaeger v2 with tools/jaeger/config.yaml, every port set through its variables."""
+    return Component(
+        "jaeger", [str(binary), "--config", str(root / "tools/jaeger/config.yaml")],
+        f"http://{HOST}:{query}", f"http://{HOST}:{health}/status", env={
+            "JAEGER_OTLP_GRPC_PORT": str(otlp_grpc), "JAEGER_OTLP_HTTP_PORT": str(otlp_http),
+            "JAEGER_QUERY_HTTP_PORT": str(query), "JAEGER_QUERY_GRPC_PORT": str(query_grpc),
+            "JAEGER_HEALTH_PORT": str(health), "JAEGER_METRICS_PORT": str(metrics), **extra_env})
 
 
 def _proc_start_ticks(pid: int) -> int | None:
@@ -168,14 +196,10 @@ class Stack:
                 "es-standin",
                 [str(b.python), "-m", "vitalyst_otel.stack.es_standin", "--host", HOST, "--port", str(p.es_standin)],
                 url(p.es_standin), url(p.es_standin, "/")),
-            "jaeger": Component(
-                "jaeger", [str(b.jaeger), "--config", str(self.root / "tools/jaeger/config.yaml")],
-                url(p.jaeger_query), url(p.jaeger_health, "/status"),
-                env={
-                    "JAEGER_OTLP_GRPC_PORT": str(p.jaeger_otlp_grpc), "JAEGER_OTLP_HTTP_PORT": str(p.jaeger_otlp_http),
-                    "JAEGER_QUERY_HTTP_PORT": str(p.jaeger_query), "JAEGER_QUERY_GRPC_PORT": str(p.jaeger_query_grpc),
-                    "JAEGER_HEALTH_PORT": str(p.jaeger_health), "JAEGER_METRICS_PORT": str(p.jaeger_metrics),
-                }),
+            "jaeger": jaeger_component(
+                b.jaeger, self.root, otlp_grpc=p.jaeger_otlp_grpc, otlp_http=p.jaeger_otlp_http,
+                query=p.jaeger_query, query_grpc=p.jaeger_query_grpc, health=p.jaeger_health,
+                metrics=p.jaeger_metrics),
             "alertmanager": Component(
                 "alertmanager",
                 [str(b.alertmanager), f"--config.file={self._alertmanager_config()}",
@@ -356,6 +380,10 @@ class Stack:
         if previous is not None and previous.running():
             raise RuntimeError(f"a stack is already running from {self.state_dir} "
                                f"({', '.join(previous.running())}); run `vitalyst-otel stack down` first")
+        busy = self.ports.in_use()
+        if busy:
+            raise RuntimeError(f"port(s) already in use: {', '.join(busy)}; "
+                               "choose others with --port NAME=PORT, or --free-ports")
         if self.binaries is None:
             self.binaries = Binaries.find(self.root)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -366,6 +394,11 @@ class Stack:
             for name in ORDER:
                 self.start(name)
             self.wait_healthy(ORDER, timeout)
+            time.sleep(0.5)  # a process that lost a race for its port exits just after start-up
+            exited = [name for name in ORDER if name not in self.running()]
+            if exited:
+                raise RuntimeError(f"exited after start-up: {', '.join(exited)}\n"
+                                   + "\n".join(self.log_tail(n) for n in exited))
         except BaseException:
             self.down()
             raise
