@@ -235,6 +235,7 @@ class Stack:
             "VITALYST_TEMPO_INSECURE": "true",
             "VITALYST_ELASTICSEARCH_ENDPOINT": f"http://{HOST}:{p.es_standin}",
             "VITALYST_ELASTICSEARCH_FLUSH_INTERVAL": "1s",
+            "GOMEMLIMIT": "1228MiB",  # 80 % of config.yaml's default memory_limiter limit (docs/collector.md)
         }
 
     def _prometheus_config(self) -> Path:
