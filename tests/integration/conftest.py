@@ -7,8 +7,9 @@ Parts that are missing skip the tests that need them on a laptop and fail them u
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +21,7 @@ from vitalyst_otel.stack.es_standin import StandinClient
 from vitalyst_otel.stack.stack import Stack, Ports
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def _need_go() -> None:
@@ -29,39 +31,35 @@ def _need_go() -> None:
             "go is not installed: vitalyst-otelcol and Jaeger cannot be built (install Go 1.26+)")
 
 
-@pytest.fixture(scope="session")
-def collector_binary() -> Path:
-    """vitalyst-otelcol from collector/build.sh (built once, then cached by manifest hash)."""
+def _built(build: Callable[..., T]) -> T:
+    """Run a cached build (or find the binary) the way integration tests need: a missing part
+    skips on a laptop and fails under CI=true."""
     _need_go()
     try:
-        return build_collector(ROOT, quiet=True)
+        return build(ROOT, quiet=True)
     except MissingPart as exc:
         require(False, str(exc))
         raise
+
+
+@pytest.fixture(scope="session")
+def collector_binary() -> Path:
+    """vitalyst-otelcol from collector/build.sh (built once, then cached by manifest hash)."""
+    return _built(build_collector)
 
 
 @pytest.fixture(scope="session")
 def jaeger_binary() -> Path:
     """Jaeger v2 from tools/jaeger/build.sh (built once, then cached)."""
-    _need_go()
-    try:
-        return build_jaeger(ROOT, quiet=True)
-    except MissingPart as exc:
-        require(False, str(exc))
-        raise
+    return _built(build_jaeger)
 
 
 @pytest.fixture(scope="session")
 def stack_binaries() -> Binaries:
-    _need_go()
     require(shutil.which("prometheus") is not None, "prometheus is not installed (apt-get install prometheus)")
     require(shutil.which("prometheus-alertmanager") is not None,
             "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)")
-    try:
-        return Binaries.find(ROOT, quiet=True)
-    except MissingPart as exc:
-        require(False, str(exc))
-        raise
+    return _built(Binaries.find)
 
 
 class RunningStack:
