@@ -22,22 +22,24 @@ OTLP log exporter is configured).
 
 from __future__ import annotations
 
-import copy
 import logging
 import logging.handlers
 import os
 import sys
 import threading
 import time
-from collections import deque
+import weakref
 from typing import Any
 
 import orjson
 from opentelemetry import metrics, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.sdk._logs import LogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from vitalyst_otel.cardinality import DeclaredValues
+from vitalyst_otel.export.batch import BatchQueue
+from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import current_request
@@ -79,97 +81,6 @@ class FallbackFile:
                 return False
 
 
-class AuditSink(LogRecordProcessor):
-    """Its own bounded queue and worker: whatever cannot be exported goes to the fallback file."""
-
-    def __init__(self, exporters: list, fallback: FallbackFile, counter, max_queue: int = 2048,
-                 batch: int = 256, delay_s: float = 1.0):
-        self.exporters = exporters
-        self.fallback = fallback
-        self.counter = counter
-        self.max_queue = max_queue
-        self.batch = batch
-        self.delay_s = delay_s
-        self._queue: deque = deque()
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._work, name="vitalyst-audit", daemon=True)
-        self._thread.start()
-        os.register_at_fork(after_in_child=self._after_fork)
-
-    def _after_fork(self) -> None:
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._queue.clear()
-        self._thread = threading.Thread(target=self._work, name="vitalyst-audit", daemon=True)
-        self._thread.start()
-
-    def on_emit(self, log_record) -> None:
-        from opentelemetry.context import Context
-        from opentelemetry.sdk._logs import ReadableLogRecord
-
-        api_record = copy.copy(log_record.log_record)
-        api_record.context = Context()
-        log_record = ReadableLogRecord(log_record=api_record, resource=log_record.resource,
-                                       instrumentation_scope=log_record.instrumentation_scope)
-        with self._lock:
-            if len(self._queue) < self.max_queue:
-                self._queue.append(log_record)
-                if len(self._queue) >= self.batch:
-                    self._wake.set()
-                return
-        self._to_fallback([log_record], "export queue full")
-
-    emit = on_emit
-
-    def _count(self, destination: str, n: int) -> None:
-        if n:
-            self.counter.add(n, {"vitalyst.audit.destination": destination})
-
-    def _to_fallback(self, records: list, reason: str) -> None:
-        lines = [orjson.dumps({**_schema_of(r), "fallback_reason": reason}, default=str) for r in records]
-        self._count("fallback" if self.fallback.write(lines) else "lost", len(records))
-
-    def _drain(self, deadline: float | None = None) -> None:
-        while True:
-            with self._lock:
-                batch = [self._queue.popleft() for _ in range(min(self.batch, len(self._queue)))]
-            if not batch:
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                self._to_fallback(batch, "shutdown")
-                continue
-            failed = ""
-            for exporter in self.exporters:
-                try:
-                    result = exporter.export(batch)
-                    if getattr(result, "name", "SUCCESS") != "SUCCESS":
-                        failed = "export failed"
-                except Exception as exc:  # noqa: BLE001
-                    failed = f"export error: {type(exc).__name__}"
-            if failed:
-                self._to_fallback(batch, failed)
-            else:
-                self._count("export", len(batch))
-
-    def _work(self) -> None:
-        while not self._stopping:
-            self._wake.wait(self.delay_s)
-            self._wake.clear()
-            self._drain()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        self._drain(time.monotonic() + timeout_millis / 1000)
-        return True
-
-    def shutdown(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._thread.join(2.0)
-        self._drain(time.monotonic() + 2.0)
-
-
 def _schema_of(record) -> dict[str, Any]:
     """The fixed audit schema, rebuilt from an OTel log record (for the fallback file)."""
     log_record = getattr(record, "log_record", record)
@@ -189,9 +100,11 @@ def _schema_of(record) -> dict[str, Any]:
 
 class AuditTrail:
     def __init__(self, service_name: str, redactor: Redactor, resource=None, exporters: list | None = None,
-                 fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None):
+                 fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None,
+                 synchronous: bool = False, resource_of=None):
         self.service_name = service_name
         self.redactor = redactor
+        self.resource = resource if resource is not None else Resource.get_empty()
         meter = metrics.get_meter("vitalyst_otel", meter_provider=meter_provider)
         self.counter = meter.create_counter(
             "vitalyst.audit.records", unit="{record}",
@@ -200,17 +113,27 @@ class AuditTrail:
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
         self._clock = _Clock()
-        self.sink = None
-        self.otel_logger = None
+        self.scope = InstrumentationScope(LOGGER)
+        self.fallback = FallbackFile(fallback_path)
+        self.queue = None
         if exporters:
-            from opentelemetry.sdk._logs import LoggerProvider
-
-            self.sink = AuditSink(exporters, FallbackFile(fallback_path), self.counter, max_queue=max_queue)
-            provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            provider.add_log_record_processor(self.sink)
-            self.provider = provider
-            self.otel_logger = provider.get_logger(LOGGER)
+            self.queue = BatchQueue(exporters, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
+                                    on_full=lambda batch: self._to_fallback(batch, "export queue full"),
+                                    on_failure=self._to_fallback,
+                                    on_success=lambda batch: self._count("export", len(batch)),
+                                    synchronous=synchronous)
+        if resource_of is not None:
+            this = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: (t := this()) and setattr(t, "resource", resource_of()))
         self._install_stdout()
+
+    def _count(self, destination: str, n: int) -> None:
+        if n:
+            self.counter.add(n, {"vitalyst.audit.destination": destination})
+
+    def _to_fallback(self, records: list, reason: str) -> None:
+        lines = [orjson.dumps({**_schema_of(r), "fallback_reason": reason}, default=str) for r in records]
+        self._count("fallback" if self.fallback.write(lines) else "lost", len(records))
 
     def _install_stdout(self) -> None:
         for handler in list(self.logger.handlers):
@@ -222,7 +145,7 @@ class AuditTrail:
         self.logger.addHandler(handler)
 
     def record(self, actor: str, action: str, resource: str, outcome: str, details: dict[str, Any]) -> dict[str, Any]:
-        now = time.time()
+        now = time.time_ns()
         context = trace.get_current_span().get_span_context()
         facts = current_request.get()
         trace_id = f"{context.trace_id:032x}" if context.is_valid else None
@@ -230,15 +153,15 @@ class AuditTrail:
         request_id = (facts.request_id if facts is not None else None) or span_id
         clean_details = self.redactor.mapping(details)
         entry = {
-            "timestamp": self._clock.format(now), "log.type": "audit",
+            "timestamp": self._clock.format(now / 1e9), "log.type": "audit",
             "actor": self.redactor.text(str(actor)), "action": str(action),
             "resource": self.redactor.text(str(resource)), "outcome": outcomes(outcome),
             "trace_id": trace_id, "span_id": span_id, "request_id": request_id,
             "service.name": self.service_name, "details": clean_details,
         }
         self.logger.info(orjson.dumps(entry, default=str).decode())
-        if self.otel_logger is None:
-            self.counter.add(1, {"vitalyst.audit.destination": "log_only"})
+        if self.queue is None:
+            self._count("log_only", 1)
             return entry
         attributes: dict[str, Any] = {
             "log.type": "audit", "actor": entry["actor"], "action": entry["action"],
@@ -247,16 +170,16 @@ class AuditTrail:
         if request_id:
             attributes["request_id"] = request_id
         for key, value in clean_details.items():
-            attributes[f"details.{key}"] = value if isinstance(value, (str, bool, int, float)) else orjson.dumps(value, default=str).decode()
-        self.otel_logger.emit(
-            timestamp=int(now * 1e9), observed_timestamp=time.time_ns(), severity_number=SeverityNumber.INFO,
-            severity_text="INFO", body=f"audit {entry['action']} {entry['resource']} {entry['outcome']}",
-            attributes=attributes)
+            attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
+                                            else orjson.dumps(value, default=str).decode())
+        self.queue.put(BridgeRecord(
+            now, now, SeverityNumber.INFO, "INFO", f"audit {entry['action']} {entry['resource']} {entry['outcome']}",
+            attributes, context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
         return entry
 
-    def shutdown(self) -> None:
-        if self.sink is not None:
-            self.provider.shutdown()
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        if self.queue is not None:
+            self.queue.shutdown(timeout_s)
 
 
 def record(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> None:

@@ -44,6 +44,7 @@ class Telemetry:
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
     capture: Any = None
+    log_queue: Any = None
     fork_hooks: list[Callable[[], None]] = field(default_factory=list)
     hasher: Any = None
     runtime: Any = None
@@ -79,8 +80,12 @@ class Telemetry:
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
-        return _bounded(lambda: all(p.force_flush(int(timeout * 1000)) is not False
-                                    for p in self._providers()), timeout)
+        def flush() -> bool:
+            queues = [q for q in (self.log_queue, getattr(self.audit, "queue", None)) if q is not None]
+            return all([q.force_flush(timeout) for q in queues]
+                       + [p.force_flush(int(timeout * 1000)) is not False for p in self._providers()])
+
+        return _bounded(flush, timeout)
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop every provider within ``timeout`` seconds (default
@@ -101,8 +106,11 @@ class Telemetry:
             self.app_patch.uninstall()
 
         def stop() -> None:
+            remaining = max(deadline - time.monotonic(), 0.0)
+            if self.log_queue is not None:
+                self.log_queue.shutdown(remaining / 2)
             if self.audit is not None:
-                self.audit.shutdown()
+                self.audit.shutdown(max(deadline - time.monotonic(), 0.0))
             for provider in self._providers():
                 try:
                     provider.shutdown()
@@ -245,6 +253,8 @@ def _console_logging(handle: Telemetry) -> None:
 
 
 def _logs(handle: Telemetry) -> None:
+    """The OTLP log bridge for stdlib logging (our own queue and worker), and the SDK's logger
+    provider for code that uses the OpenTelemetry logs API directly."""
     settings = handle.settings
     if not settings.logs_exporters and handle.capture is None:
         return
@@ -252,37 +262,53 @@ def _logs(handle: Telemetry) -> None:
 
     from opentelemetry import _logs
     from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+    from opentelemetry.sdk._logs.export import (
+        BatchLogRecordProcessor,
+        ConsoleLogRecordExporter,
+        SimpleLogRecordProcessor,
+    )
 
+    from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.logs.bridge import OtlpLogHandler
+
+    def exporter(name: str):
+        made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                else exporter_for("logs", settings, handle.statuses))
+        handle.exporters.append(made)
+        return made
 
     limits = settings.limits
     count = limits.attribute_count if limits.attribute_count is not None else 128
+    max_attributes = limits.log_attribute_count if limits.log_attribute_count is not None else count
     length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
     provider = LoggerProvider(
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
-            max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None else count,
+            max_attributes=max_attributes,
             max_attribute_length=(limits.log_attribute_value_length
                                   if limits.log_attribute_value_length is not None else length)))
     batch = settings.log_batch
     for name in settings.logs_exporters:
-        exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
-                    else exporter_for("logs", settings, handle.statuses))
-        handle.exporters.append(exporter)
         provider.add_log_record_processor(BatchLogRecordProcessor(
-            exporter, max_queue_size=batch.max_queue_size,
+            exporter(name), max_queue_size=batch.max_queue_size,
             schedule_delay_millis=batch.schedule_delay_ms,
             max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
             export_timeout_millis=batch.export_timeout_ms))
+    bridge_exporters = [exporter(name) for name in settings.logs_exporters]
     if handle.capture is not None:
-        from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-
         provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
+        bridge_exporters.append(handle.capture.log_exporter)
     _logs.set_logger_provider(provider)
     handle.logger_provider = provider
+    handle.log_queue = BatchQueue(
+        bridge_exporters, "logs", max_queue=batch.max_queue_size, max_batch=batch.max_export_batch_size,
+        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None)
+    tracer_provider = handle.tracer_provider
+    handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
+                             resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     if handle.logging_setup is not None:
-        handle.logging_setup.add_bridge(provider)
+        handle.logging_setup.add_bridge(handler)
 
 
 def _runtime(handle: Telemetry) -> None:
@@ -310,9 +336,11 @@ def _signals(handle: Telemetry) -> None:
         handle.exporters.append(exporter)
     if handle.capture is not None:
         audit_exporters.append(handle.capture.log_exporter)
+    tracer_provider = handle.tracer_provider
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
                               settings.audit_fallback_file, settings.log_batch.max_queue_size,
-                              handle.meter_provider)
+                              handle.meter_provider, synchronous=handle.capture is not None,
+                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
                                       handle.meter_provider)
     handle.errors = ErrorTracker(handle.meter_provider)

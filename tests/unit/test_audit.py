@@ -71,16 +71,26 @@ def test_undeliverable_records_go_to_the_fallback_file_and_are_counted(otel_capt
 
 
 def test_a_full_export_queue_spills_to_the_fallback_file_not_to_nowhere(otel_capture, tmp_path):
-    fallback = tmp_path / "fallback.jsonl"
-    trail = AuditTrail("svc", Redactor(()), exporters=[otel_capture.log_exporter], fallback_path=str(fallback),
-                       max_queue=5)
-    for i in range(40):
-        trail.record("u", "a", f"r/{i}", "success", {})
-    trail.shutdown()
-    spilled = [json.loads(l)["resource"] for l in fallback.read_text().splitlines()]
-    exported = otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "export"})
-    assert len(spilled) + exported == 40 and len(spilled) >= 35 - 5
-    assert all(json.loads(l)["fallback_reason"] == "export queue full" for l in fallback.read_text().splitlines())
+    listener = socket.socket()  # a collector that accepts connections and never answers
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        exporter = OtlpLogExporter(OtlpSettings(f"http://127.0.0.1:{listener.getsockname()[1]}/v1/logs",
+                                                "http/protobuf", {}, 1.0, "none", None))
+        fallback = tmp_path / "fallback.jsonl"
+        trail = AuditTrail("svc", Redactor(()), exporters=[exporter], fallback_path=str(fallback), max_queue=5)
+        trail.queue.max_batch = 1  # the worker takes one record and hangs on it
+        for i in range(40):
+            trail.record("u", "a", f"r/{i}", "success", {})
+            time.sleep(0.002)
+        trail.shutdown(3.0)
+    finally:
+        listener.close()
+    lines = [json.loads(line) for line in fallback.read_text().splitlines()]
+    assert sorted(line["resource"] for line in lines) == sorted(f"r/{i}" for i in range(40))  # every one
+    reasons = {line["fallback_reason"] for line in lines}
+    assert "export queue full" in reasons
+    assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 40
 
 
 def test_the_fallback_file_rotates(tmp_path):

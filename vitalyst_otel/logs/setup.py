@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.logs.bridge import OtlpLogHandler
-from vitalyst_otel.logs.json_format import JsonFormatter, TextFormatter
+from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
 
@@ -71,7 +71,6 @@ class AccessLogFilter(logging.Filter):
 class LoggingSetup:
     settings: Settings
     redactor: Redactor
-    logger_provider: object | None = None
     hasher: object | None = None
     handlers: list[logging.Handler] = field(default_factory=list)
     displaced: list[logging.Handler] = field(default_factory=list)
@@ -121,11 +120,10 @@ class LoggingSetup:
                 logger.removeFilter(existing)
         _unhook()
 
-    def add_bridge(self, logger_provider) -> None:
-        """Attach the OTLP log bridge (once) now that the provider exists."""
+    def add_bridge(self, handler: OtlpLogHandler) -> None:
+        """Attach the OTLP log bridge (replacing any earlier one)."""
         self.remove_bridge()
-        self.logger_provider = logger_provider
-        self.handlers.append(_tag(OtlpLogHandler(logger_provider, self.redactor)))
+        self.handlers.append(_tag(handler))
         self.apply()
 
     def remove_bridge(self) -> None:
@@ -141,7 +139,7 @@ def _tag(handler: logging.Handler) -> logging.Handler:
 
 
 def _is_console(handler: logging.Handler) -> bool:
-    return (type(handler) is logging.StreamHandler
+    return (type(handler) in (logging.StreamHandler, JsonLineHandler)
             and getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
 
 
@@ -151,16 +149,14 @@ def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
     return JsonFormatter(service_name=settings.service_name, redactor=redactor)
 
 
-def install(settings: Settings, redactor: Redactor, logger_provider=None, hasher=None) -> LoggingSetup:
-    setup = LoggingSetup(settings, redactor, logger_provider, hasher)
+def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup:
+    setup = LoggingSetup(settings, redactor, hasher)
     if settings.log_format != "none":
-        console = _tag(logging.StreamHandler(sys.stdout))
+        console = _tag(JsonLineHandler(sys.stdout))
         console.setFormatter(formatter_for(settings, redactor))
         setup.handlers.append(console)
         if settings.log_file is not None:
             setup.handlers.append(_tag(_file_handler(settings, redactor)))
-    if logger_provider is not None:
-        setup.handlers.append(_tag(OtlpLogHandler(logger_provider, redactor)))
     setup.apply()
     _hook(setup)
     return setup
