@@ -43,6 +43,8 @@ class Telemetry:
     redactor: Redactor | None = None
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
+    capture: Any = None
+    fork_hooks: list[Callable[[], None]] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -99,6 +101,15 @@ class Telemetry:
         if not finished:
             _log.warning("Telemetry shutdown did not finish within %.1f s; unsent data is dropped.", timeout)
         return finished
+
+    def after_fork(self) -> None:
+        """Per-process state the fork copied but must not share. The SDK renews the instance id
+        and export threads itself; exporters reconnect on their own when the pid changes."""
+        for hook in self.fork_hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001
+                _log.debug("after-fork hook failed", exc_info=True)
 
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
@@ -180,8 +191,10 @@ def _propagator(name: str):
 def _traces(handle: Telemetry) -> None:
     from vitalyst_otel.tracing import build_tracer_provider
 
+    capture = handle.capture
     provider = build_tracer_provider(handle.settings, handle.resource, handle.redactor,
-                                     handle.statuses, handle.exporters)
+                                     handle.statuses, handle.exporters,
+                                     capture.span_exporter if capture is not None else None)
     trace.set_tracer_provider(provider)
     handle.tracer_provider = provider
 
@@ -191,8 +204,10 @@ def _metrics(handle: Telemetry) -> None:
 
     from vitalyst_otel.metrics import build_meter_provider
 
+    capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
-                                                handle.exporters)
+                                                handle.exporters,
+                                                extra_reader=capture.metric_reader if capture is not None else None)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -211,49 +226,51 @@ def _has_starlette() -> bool:
     return find_spec("starlette") is not None
 
 
-def _logs(handle: Telemetry) -> None:
-    settings = handle.settings
-    provider = None
-    if settings.logs_exporters:
-        import sys
-
-        from opentelemetry import _logs
-        from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
-        from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
-
-        from vitalyst_otel.export.guard import exporter_for
-
-        limits = settings.limits
-        provider = LoggerProvider(
-            resource=handle.resource, shutdown_on_exit=False,
-            log_record_limits=LogRecordLimits(
-                max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None
-                else (limits.attribute_count if limits.attribute_count is not None else 128),
-                max_attribute_length=(limits.log_attribute_value_length
-                                      if limits.log_attribute_value_length is not None
-                                      else (limits.attribute_value_length
-                                            if limits.attribute_value_length is not None
-                                            else LogRecordLimits.UNSET)),
-            ))
-        batch = settings.log_batch
-        for name in settings.logs_exporters:
-            exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
-                        else exporter_for("logs", settings, handle.statuses))
-            handle.exporters.append(exporter)
-            provider.add_log_record_processor(BatchLogRecordProcessor(
-                exporter, max_queue_size=batch.max_queue_size,
-                schedule_delay_millis=batch.schedule_delay_ms,
-                max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-                export_timeout_millis=batch.export_timeout_ms))
-        _logs.set_logger_provider(provider)
-        handle.logger_provider = provider
-    _install_logging(handle)
-
-
-def _install_logging(handle: Telemetry) -> None:
+def _console_logging(handle: Telemetry) -> None:
     from vitalyst_otel.logs.setup import install
 
-    handle.logging_setup = install(handle.settings, handle.redactor, handle.logger_provider)
+    handle.logging_setup = install(handle.settings, handle.redactor)
+
+
+def _logs(handle: Telemetry) -> None:
+    settings = handle.settings
+    if not settings.logs_exporters and handle.capture is None:
+        return
+    import sys
+
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+
+    from vitalyst_otel.export.guard import exporter_for
+
+    limits = settings.limits
+    count = limits.attribute_count if limits.attribute_count is not None else 128
+    length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
+    provider = LoggerProvider(
+        resource=handle.resource, shutdown_on_exit=False,
+        log_record_limits=LogRecordLimits(
+            max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None else count,
+            max_attribute_length=(limits.log_attribute_value_length
+                                  if limits.log_attribute_value_length is not None else length)))
+    batch = settings.log_batch
+    for name in settings.logs_exporters:
+        exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                    else exporter_for("logs", settings, handle.statuses))
+        handle.exporters.append(exporter)
+        provider.add_log_record_processor(BatchLogRecordProcessor(
+            exporter, max_queue_size=batch.max_queue_size,
+            schedule_delay_millis=batch.schedule_delay_ms,
+            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
+            export_timeout_millis=batch.export_timeout_ms))
+    if handle.capture is not None:
+        from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+        provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
+    _logs.set_logger_provider(provider)
+    handle.logger_provider = provider
+    if handle.logging_setup is not None:
+        handle.logging_setup.add_bridge(provider)
 
 
 def _http_server(handle: Telemetry) -> None:
@@ -267,16 +284,17 @@ def _http_server(handle: Telemetry) -> None:
 
 
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
+    ("logging", _console_logging, "JSON log formatting"),
     ("report", _report, "configuration reports"),
     ("diagnostics", _diagnostics_level, "the diagnostics level"),
     ("resource", _resource, "resource detection (a minimal resource is used)"),
     ("propagators", _propagators, "context propagation"),
     ("traces", _traces, "traces"),
     ("metrics", _metrics, "metrics"),
-    ("logs", _logs, "OTLP logs and JSON log formatting"),
+    ("logs", _logs, "OTLP logs"),
     ("http", _http_server, "HTTP server telemetry"),
 ]
-DISABLED_STEPS = {"report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics"}
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -290,15 +308,17 @@ def current() -> Telemetry | None:
     return _state.get("handle")
 
 
-def configure(app=None, **overrides: Any) -> Telemetry:
-    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`."""
+def configure(app=None, _capture=None, **overrides: Any) -> Telemetry:
+    """Set up traces, metrics and logs once for this process; see :func:`vitalyst_otel.configure`.
+    ``_capture`` is for :mod:`vitalyst_otel.testing` only."""
     with _lock:
         handle = _state.get("handle")
         if handle is not None:
-            _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
-                         "configure() call changes nothing.", os.getpid())
+            if _capture is None or handle.capture is not _capture:
+                _log.warning("vitalyst_otel is already configured in this process (pid %d); this "
+                             "configure() call changes nothing.", os.getpid())
         else:
-            handle = _configure(overrides)
+            handle = _configure(overrides, _capture)
             _state["handle"] = handle
     if app is not None:
         try:
@@ -308,13 +328,13 @@ def configure(app=None, **overrides: Any) -> Telemetry:
     return handle
 
 
-def _configure(overrides: dict[str, Any]) -> Telemetry:
+def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     try:
         settings = Settings.load(overrides)
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys))
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture)
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
             continue
@@ -324,13 +344,19 @@ def _configure(overrides: dict[str, Any]) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
-    if settings.sdk_disabled:
-        try:
-            _install_logging(handle)
-        except Exception:  # noqa: BLE001
-            _log.exception("Could not set up JSON logging")
-    atexit.register(handle.shutdown)
+    if capture is None:
+        atexit.register(handle.shutdown)
+    os.register_at_fork(after_in_child=handle.after_fork)
     return handle
+
+
+def install_logging_only():
+    """JSON logging from the environment's settings, without telemetry providers: for a process
+    that only supervises others (a gunicorn master whose workers configure themselves)."""
+    from vitalyst_otel.logs.setup import install
+
+    settings = Settings.load()
+    return install(settings, Redactor(settings.redact_keys))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -3,9 +3,6 @@
 One constant per variable, so code, tests and docs never spell a name twice. What each variable
 means, its default and its accepted values are declared next to its parser in
 :mod:`vitalyst_otel.settings`; docs/configuration.md is generated from there.
-
-The ``opentelemetry-instrument`` launcher turns every ``OTEL_*`` constant of this module into a
-command-line option (``--service_name`` for ``OTEL_SERVICE_NAME``), as it does for the SDK's own.
 """
 
 # OpenTelemetry specification variables (their meaning is the specification's).

@@ -29,8 +29,8 @@ def prometheus_reader():
 
 
 def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
-                         views=()) -> tuple[MeterProvider, object | None]:
-    readers = []
+                         views=(), extra_reader=None) -> tuple[MeterProvider, object | None]:
+    readers = [extra_reader] if extra_reader is not None else []
     prometheus = None
     for name in settings.metrics_exporters:
         if name == "prometheus":

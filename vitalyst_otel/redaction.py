@@ -45,7 +45,7 @@ class Redactor:
         # key=value, key: value, "key": "value" in free text; Bearer/Basic credentials.
         self._text = re.compile(
             rf"""(?ix)
-            (?P<key>\b(?:{alternatives})\b["']?\s*[=:]\s*["']?)(?P<value>[^\s"'&,;}}]+)
+            (?P<key>\b(?:{alternatives})\b["']?\s*[=:]\s*["']?)(?P<value>(?:(?:bearer|basic|digest|token)\s+)?[^\s"'&,;}}]+)
             |(?P<scheme>\b(?:bearer|basic)\s+)(?P<cred>[A-Za-z0-9\-._~+/]+=*)
             |(?P<url>[a-z][a-z0-9+.\-]*://)(?P<userinfo>[^\s/@:]+(?::[^\s/@]*)?)@
             """

@@ -510,8 +510,13 @@ class Settings:
 
 def mask_header_list(raw: str) -> str:
     """``Authorization=Bearer abc,x-tenant=t1`` -> ``Authorization=***,x-tenant=***``."""
-    keys = [item.partition("=")[0].strip() for item in raw.split(",") if item.strip()]
-    return ",".join(f"{key}=***" for key in keys)
+    shown = []
+    for item in raw.split(","):
+        key, sep, _ = item.partition("=")
+        key = key.strip()
+        if item.strip():
+            shown.append(f"{key}=***" if sep and key and not any(c.isspace() for c in key) else "***")
+    return ",".join(shown)
 
 
 class _Builder:
@@ -566,12 +571,12 @@ class _Builder:
             parsed = var.parse(value)
         except Invalid:
             shown = mask_header_list(str(value)) if var.secret else str(value)
-            fallback_value = var.default if fallback is None else fallback
-            self.problems.append(ConfigProblem(
-                name, shown, var.accepted,
-                fallback_text or f"the default ({var.default_text()})",
-            ))
-            return fallback_value
+            if not any(p.variable == name for p in self.problems):
+                self.problems.append(ConfigProblem(
+                    name, shown, var.accepted,
+                    fallback_text or f"the default ({var.default_text()})",
+                ))
+            return var.default if fallback is None else fallback
         self.sources[name] = source
         self.sources[f"{name}#raw"] = value if isinstance(value, str) else _render(value)
         return parsed
@@ -605,6 +610,13 @@ class _Builder:
 
         propagators = get(env.OTEL_PROPAGATORS)
         log_file_path = get(env.VITALYST_LOG_FILE)
+        log_file = LogFileSettings(  # parsed even when unused, so a bad value is reported
+            path=log_file_path or "",
+            rotation=get(env.VITALYST_LOG_FILE_ROTATION),
+            max_bytes=get(env.VITALYST_LOG_FILE_MAX_BYTES),
+            when=get(env.VITALYST_LOG_FILE_WHEN),
+            backup_count=get(env.VITALYST_LOG_FILE_BACKUP_COUNT),
+        )
         excluded = get(env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS) or get(env.OTEL_PYTHON_EXCLUDED_URLS)
         checked: list[str] = []
         for pattern in excluded:
@@ -641,13 +653,7 @@ class _Builder:
             excluded_urls=tuple(checked),
             log_format=get(env.VITALYST_LOG_FORMAT),
             log_level=get(env.VITALYST_LOG_LEVEL),
-            log_file=LogFileSettings(
-                path=log_file_path,
-                rotation=get(env.VITALYST_LOG_FILE_ROTATION),
-                max_bytes=get(env.VITALYST_LOG_FILE_MAX_BYTES),
-                when=get(env.VITALYST_LOG_FILE_WHEN),
-                backup_count=get(env.VITALYST_LOG_FILE_BACKUP_COUNT),
-            ) if log_file_path else None,
+            log_file=log_file if log_file_path else None,
             access_log=get(env.VITALYST_ACCESS_LOG),
             redact_keys=tuple(dict.fromkeys(
                 k.lower() for k in (*DEFAULT_REDACT_KEYS, *get(env.VITALYST_REDACT_KEYS)))),
@@ -744,30 +750,30 @@ def _render(value: Any) -> str:
 
 # --- derived defaults ----------------------------------------------------------------------
 
-_SERVERS = {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi"}
+_SERVERS = {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "opentelemetry-instrument"}
 
 
-def guess_service_name(argv: list[str] | None = None) -> str:
+def guess_service_name(argv: list[str] | None = None, main_module: str | None = None) -> str:
     """The distribution (or module) the program runs, so a service is never ``unknown_service``:
-    ``python -m vitalyst_otel.demo`` -> vitalyst-otel, ``uvicorn shop.api:app`` -> the
-    distribution providing ``shop`` (or ``shop``), ``python tool.py`` -> tool."""
+    ``uvicorn shop.api:app`` -> the distribution providing ``shop`` (or ``shop``),
+    ``python -m vitalyst_otel.demo`` -> vitalyst-otel, ``python tool.py`` -> tool."""
     import sys
 
-    argv = list(sys.argv if argv is None else argv)
+    if argv is None:
+        argv = list(sys.argv)
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        main_module = spec.name if spec is not None and spec.name else None
+    program = os.path.basename(argv[0]).removesuffix(".py") if argv else ""
     module = None
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None and spec.name and not spec.name.startswith(("uvicorn", "gunicorn")):
-        module = spec.name.split(".")[0]
-    if module is None:
-        program = os.path.basename(argv[0]) if argv else ""
-        if program.removesuffix(".py") in _SERVERS or program in ("-m", "-c", ""):
-            for arg in argv[1:]:
-                if ":" in arg and not arg.startswith("-") and "/" not in arg:
-                    module = arg.split(":")[0].split(".")[0]
-                    break
-        elif program:
-            module = program.removesuffix(".py")
+    if program in _SERVERS or (main_module or "").split(".")[0] in _SERVERS:
+        for arg in argv[1:]:
+            if ":" in arg and not arg.startswith("-") and "/" not in arg:
+                module = arg.split(":")[0].split(".")[0]
+                break
+    elif main_module:
+        module = main_module.split(".")[0]
+    elif program not in ("", "-c", "-m"):
+        module = program
     if not module or module in ("__main__", "python", "python3"):
         return "python-service"
     try:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from vitalyst_otel.export.console import CompactConsoleSpanExporter
 from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
@@ -46,13 +45,14 @@ def build_span_limits(settings: Settings) -> SpanLimits:
 
 
 def build_tracer_provider(settings: Settings, resource, redactor: Redactor, statuses: dict,
-                          closers: list) -> TracerProvider:
+                          closers: list, extra_exporter=None) -> TracerProvider:
+    """``extra_exporter`` (the test capture) gets every span synchronously, redacted like the rest."""
     provider = TracerProvider(sampler=build_sampler(settings), resource=resource,
                               span_limits=build_span_limits(settings), shutdown_on_exit=False)
     batch = settings.span_batch
     for name in settings.traces_exporters:
         if name == "console":
-            exporter = ConsoleSpanExporter(out=sys.stderr)
+            exporter = CompactConsoleSpanExporter()
         else:
             exporter = exporter_for("traces", settings, statuses)
         closers.append(exporter)
@@ -63,4 +63,8 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, stat
             max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
             export_timeout_millis=batch.export_timeout_ms,
         ))
+    if extra_exporter is not None:
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+        provider.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(extra_exporter, redactor)))
     return provider

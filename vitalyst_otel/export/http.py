@@ -15,6 +15,7 @@ import random
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -61,6 +62,15 @@ class OtlpHttpSender:
         self._conn: http.client.HTTPConnection | None = None
         self._pid = os.getpid()
         self._closing = threading.Event()
+        # A fork can happen while another thread holds the lock mid-send: the child would wait on
+        # it forever. The child gets a fresh lock and no connection.
+        reinit = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := reinit()) and method())
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._conn = None
+        self._pid = os.getpid()
 
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None or self._pid != os.getpid():
@@ -101,8 +111,9 @@ class OtlpHttpSender:
         reason = f"HTTP {response.status}" + (f" (retry after {retry_after})" if retry_after else "")
         return SendResult(ok, response.status, "" if ok else reason, payload)
 
-    def send(self, body: bytes, deadline: float | None = None) -> SendResult:
-        """POST one payload; retries while it may. ``deadline`` (monotonic) caps the whole call."""
+    def send(self, body: bytes, deadline: float | None = None, retry: bool = True) -> SendResult:
+        """POST one payload; retries (if ``retry``) while it may. ``deadline`` (monotonic) caps
+        the whole call."""
         if self._gzip:
             body = gzip.compress(body, compresslevel=5)
         end = time.monotonic() + self._timeout
@@ -115,7 +126,7 @@ class OtlpHttpSender:
                 if remaining <= 0:
                     return SendResult(False, None, "export timeout reached")
                 result = self._attempt(body, remaining)
-                if result.ok or self._closing.is_set():
+                if result.ok or not retry or self._closing.is_set():
                     return result
                 if result.status is not None and result.status not in RETRYABLE:
                     return result

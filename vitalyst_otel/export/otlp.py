@@ -51,7 +51,7 @@ class _Exporting:
         self._deadline: float | None = None
         self._shutdown = False
 
-    def _send(self, encode, batch, count: int) -> bool:
+    def _send(self, encode, batch, count: int, deadline: float | None = None) -> bool:
         if self._shutdown:
             return False
         try:
@@ -60,7 +60,12 @@ class _Exporting:
             _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
             self.status.failed(f"encoding error: {exc}", count)
             return False
-        result = self.sender.send(body, self._deadline)
+        # No retries once shutdown has begun or while the endpoint is known to be failing: a
+        # retry then only holds the worker while the queue fills.
+        retry = self._deadline is None and self.status.healthy
+        if self._deadline is not None:
+            deadline = self._deadline if deadline is None else min(deadline, self._deadline)
+        result = self.sender.send(body, deadline, retry=retry)
         if result.ok:
             self.status.succeeded()
             return True
@@ -135,15 +140,8 @@ class OtlpMetricExporter(_Exporting, MetricExporter):
                      for sm in rm.scope_metrics for m in sm.metrics)
         if points == 0:
             return MetricExportResult.SUCCESS
-        deadline = time.monotonic() + timeout_millis / 1000.0
-        if self._deadline is None or deadline < self._deadline:
-            saved, self._deadline = self._deadline, deadline
-            try:
-                ok = self._send(encoder.encode_metrics, metrics_data, points)
-            finally:
-                self._deadline = saved
-        else:
-            ok = self._send(encoder.encode_metrics, metrics_data, points)
+        ok = self._send(encoder.encode_metrics, metrics_data, points,
+                        deadline=time.monotonic() + timeout_millis / 1000.0)
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

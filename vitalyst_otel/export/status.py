@@ -10,8 +10,10 @@ line saying how long it lasted and how many batches were lost. The health check 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 _log = logging.getLogger("vitalyst_otel.export")
@@ -43,6 +45,11 @@ class ExportStatus:
         self.dropped_items = 0
         self.outage_failures = 0
         self.last_error: str | None = None
+        reinit = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (me := reinit()) and me._new_lock())
+
+    def _new_lock(self) -> None:
+        self._lock = threading.Lock()
 
     def succeeded(self) -> None:
         with self._lock:

@@ -117,6 +117,13 @@ class LoggingSetup:
                 logger.removeFilter(existing)
         _unhook()
 
+    def add_bridge(self, logger_provider) -> None:
+        """Attach the OTLP log bridge (once) now that the provider exists."""
+        self.remove_bridge()
+        self.logger_provider = logger_provider
+        self.handlers.append(_tag(OtlpLogHandler(logger_provider, self.redactor)))
+        self.apply()
+
     def remove_bridge(self) -> None:
         root = logging.getLogger()
         for handler in [h for h in self.handlers if isinstance(h, OtlpLogHandler)]:

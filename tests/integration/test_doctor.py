@@ -1,0 +1,52 @@
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.otlp_receiver import OtlpReceiver
+
+CLI = str(Path(sys.executable).parent / "vitalyst-otel")
+
+
+def doctor(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    environment.update(env)
+    return subprocess.run([CLI, "doctor", *args], capture_output=True, text=True, env=environment, timeout=60)
+
+
+def test_json_report_shows_sources_masks_credentials_and_flags_problems():
+    result = doctor("--json", OTEL_SERVICE_NAME="graph-api", OTEL_EXPORTER_OTLP_HEADERS="api-key=topsecret",
+                    OTEL_TRACES_EXPORTER="zipkin", OTEL_SERVCE_NAME="typo")
+    assert result.returncode == 1  # there is a problem
+    data = json.loads(result.stdout)
+    assert data["service.name"] == "graph-api" and data["service.name source"] == "environment"
+    assert "topsecret" not in result.stdout and "topsecret" not in result.stderr
+    assert data["signals"]["traces"]["headers"] == "api-key=***"
+    assert any("OTEL_TRACES_EXPORTER='zipkin'" in p for p in data["problems"])
+    assert any("OTEL_SERVCE_NAME" in c and "OTEL_SERVICE_NAME" in c for c in data["conflicts"])
+    rows = {row["variable"]: row for row in data["settings"]}
+    assert rows["OTEL_SERVICE_NAME"]["source"] == "environment"
+    assert rows["OTEL_BSP_MAX_QUEUE_SIZE"] == {"variable": "OTEL_BSP_MAX_QUEUE_SIZE", "value": "2048", "source": "default"}
+
+
+def test_send_reports_each_signal_accepted_by_a_real_receiver():
+    with OtlpReceiver() as receiver:
+        result = doctor("--send", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_SERVICE_NAME="doc")
+        assert result.returncode == 0, result.stdout + result.stderr
+        for signal in ("traces", "metrics", "logs"):
+            assert f"accepted by {receiver.endpoint}/v1/{signal}" in result.stdout
+        assert [s.name for _, s in receiver.received.spans()] == ["vitalyst-otel doctor"]
+        assert receiver.received.log_records() and receiver.received.metrics()
+
+
+def test_send_says_which_signal_was_not_accepted():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = doctor("--send", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_METRICS_EXPORTER="none")
+    assert result.returncode == 1
+    assert "traces   NOT accepted" in result.stdout and "Connection refused" in result.stdout
+    assert "metrics  skipped" in result.stdout
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,148 @@
+"""Real servers, real launcher: opentelemetry-instrument, uvicorn (one and two workers) and
+gunicorn (two workers, with and without --preload), exporting to a real OTLP receiver."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.otlp_receiver import OtlpReceiver, attrs
+
+ROOT = Path(__file__).parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, argv: list[str], port: int, env: dict[str, str]):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        environment = {**os.environ, "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDULE_DELAY": "100",
+                       "OTEL_METRIC_EXPORT_INTERVAL": "500", "PYTHONPATH": str(ROOT), **env}
+        environment.pop("VIRTUAL_ENV", None)
+        self.process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.communicate()}")
+            try:
+                httpx.get(self.base + "/health/live", timeout=0.5)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not come up")
+
+    def stop(self, timeout: float = 20) -> tuple[str, str, float]:
+        started = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            out, err = self.process.communicate()
+        return out, err, time.monotonic() - started
+
+
+def hammer(base: str, path: str, count: int, parallel: int = 8) -> list[httpx.Response]:
+    def one(_):
+        with httpx.Client(base_url=base, timeout=10) as client:  # a new connection each time
+            return client.get(path)
+
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def instance_ids(receiver: OtlpReceiver, route: str) -> set[str]:
+    return {resource["service.instance.id"] for resource, span in receiver.received.spans()
+            if attrs(span.attributes).get("http.route") == route}
+
+
+def launcher(*argv: str) -> list[str]:
+    return [str(BIN / "opentelemetry-instrument"), *argv]
+
+
+def test_launcher_instruments_the_demo_under_uvicorn():
+    port = free_port()
+    with OtlpReceiver() as receiver:
+        server = Server(launcher(str(BIN / "uvicorn"), "vitalyst_otel.demo.app:app", "--port", str(port)), port,
+                        {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_SERVICE_NAME": "kg-launcher"})
+        try:
+            created = httpx.post(server.base + "/nodes", headers={"X-API-Key": "demo-key-00000000"},
+                                 json={"type": "concept", "label": "x"})
+            assert created.status_code == 201
+            assert httpx.get(f"{server.base}/nodes/{created.json()['id']}").status_code == 200
+            assert httpx.get(server.base + "/nodes/missing").status_code == 404
+            receiver.wait_for(lambda r: len(r.spans()) >= 3 and r.log_records() and r.metrics())
+        finally:
+            out, err, _ = server.stop()
+    spans = receiver.received.spans()
+    server_spans = [s for _, s in spans if s.kind == 2]
+    assert sorted(s.name for s in server_spans) == ["GET /nodes/{node_id}", "GET /nodes/{node_id}", "POST /nodes"]
+    scopes = {ss.scope.name for m in receiver.received.of("/v1/traces") for rs in m.resource_spans for ss in rs.scope_spans}
+    assert scopes == {"vitalyst_otel.http_server"}  # not FastAPI's native telemetry, not contrib's
+    resource = spans[0][0]
+    assert resource["service.name"] == "kg-launcher" and resource["telemetry.distro.name"] == "vitalyst-otel"
+    access = [rec for _, rec in receiver.received.log_records() if "HTTP/1.1" in rec.body.string_value]
+    assert len(access) == 3 and all(rec.trace_id for rec in access)
+    assert {m.name for _, m in receiver.received.metrics()} >= {"http.server.request.duration", "http.server.active_requests"}
+    lines = [line for line in out.splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # every stdout line is one JSON object
+    assert any(p["logger"] == "uvicorn.error" and "Application startup complete" in p["message"] for p in parsed)
+    assert sum(1 for p in parsed if p["logger"] == "uvicorn.access") == 3
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("preload", [False, True], ids=["no-preload", "preload"])
+def test_gunicorn_workers_each_report_their_own_instance(preload):
+    port = free_port()
+    argv = [str(BIN / "gunicorn"), "-c", "python:vitalyst_otel.gunicorn", "-k", "uvicorn.workers.UvicornWorker",
+            "-w", "2", "-b", f"127.0.0.1:{port}", "tests.support.prefork_app:app"]
+    if preload:
+        argv.insert(1, "--preload")
+    with OtlpReceiver() as receiver:
+        server = Server(argv, port, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
+        try:
+            pids = {r.json()["pid"] for r in hammer(server.base, "/whoami", 80)}
+            assert len(pids) == 2, "both workers must have served requests"
+            assert receiver.wait_for(lambda r: len(instance_ids(receiver, "/whoami")) == 2)
+            assert receiver.wait_for(lambda r: len({res["service.instance.id"] for res, m in r.metrics()
+                                                    if m.name == "http.server.request.duration"}) >= 2)
+            assert receiver.wait_for(lambda r: len({res["service.instance.id"] for res, _ in r.log_records()}) >= 2)
+        finally:
+            out, err, stop_seconds = server.stop()
+    assert len(instance_ids(receiver, "/whoami")) == 2
+    gunicorn_lines = [json.loads(line) for line in out.splitlines() if '"gunicorn.error"' in line]
+    assert any("Booting worker" in line["message"] for line in gunicorn_lines)
+    assert stop_seconds < 15
+
+
+def test_uvicorn_workers_under_the_launcher_each_report_their_own_instance():
+    port = free_port()
+    with OtlpReceiver() as receiver:
+        server = Server(launcher(str(BIN / "uvicorn"), "tests.support.prefork_app:app", "--workers", "2",
+                                 "--port", str(port)),
+                        port, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
+        try:
+            pids = {r.json()["pid"] for r in hammer(server.base, "/whoami", 80)}
+            assert len(pids) == 2
+            assert receiver.wait_for(lambda r: len(instance_ids(receiver, "/whoami")) == 2)
+        finally:
+            server.stop()
+    assert len(instance_ids(receiver, "/whoami")) == 2

@@ -1,0 +1,177 @@
+"""``vitalyst-otel doctor``: what this process would do, where each value came from, what looks
+wrong, and (``--send``) whether the configured endpoints accept one span, metric and log record.
+
+It reads the same settings as ``configure()`` (never configures the process itself) and masks
+every header value, so its output can be pasted into a ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from importlib import metadata
+from typing import Any
+
+from vitalyst_otel import env
+from vitalyst_otel.settings import SIGNALS, Settings, mask_header_list
+
+CONTRIB_BRIDGES = {
+    "opentelemetry-instrumentation-logging": "its LoggingInstrumentor adds a second OTLP log bridge "
+    "if you call it yourself (the launcher does not load it next to vitalyst_otel)",
+}
+
+
+def _entry_point_names(group: str) -> list[str]:
+    return sorted({ep.name for ep in metadata.entry_points(group=group)})
+
+
+def conflicts(settings: Settings, environ=os.environ) -> list[str]:
+    found = []
+    for group, variable in (("opentelemetry_distro", env.OTEL_PYTHON_DISTRO),
+                            ("opentelemetry_configurator", env.OTEL_PYTHON_CONFIGURATOR)):
+        names = _entry_point_names(group)
+        chosen = environ.get(variable)
+        if len(names) > 1 and chosen != "vitalyst":
+            found.append(f"{len(names)} entry points in {group} ({', '.join(names)}); "
+                         f"{variable}={chosen or '(unset)'}: set {variable}=vitalyst")
+    for package, why in CONTRIB_BRIDGES.items():
+        try:
+            metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append(f"{package} is installed: {why}")
+    if environ.get("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "").lower() == "true":
+        found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
+                     "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
+    for given, meant in settings.unknown_variables:
+        found.append(f"{given} is not a known variable; did you mean {meant}?")
+    return found
+
+
+def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
+    exporters = {"traces": settings.traces_exporters, "metrics": settings.metrics_exporters,
+                 "logs": settings.logs_exporters}
+    summary = {}
+    for signal in SIGNALS:
+        otlp = settings.otlp[signal]
+        entry: dict[str, Any] = {"exporters": list(exporters[signal]) or ["none"]}
+        if "otlp" in exporters[signal]:
+            entry.update(endpoint=otlp.endpoint, protocol=otlp.protocol, timeout_s=otlp.timeout_s,
+                         compression=otlp.compression,
+                         headers=mask_header_list(",".join(f"{k}={v}" for k, v in otlp.headers.items())))
+        summary[signal] = entry
+    summary["traces"]["sampler"] = settings.sampler + (
+        f" ({settings.sampler_ratio})" if "ratio" in settings.sampler else "")
+    return summary
+
+
+def send_test(settings: Settings) -> dict[str, str]:
+    """Export one span, one metric and one log record through the configured OTLP exporters."""
+    from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.resources import build_resource
+
+    import logging
+
+    logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
+    resource = build_resource(settings)
+    results: dict[str, str] = {}
+    statuses: dict = {}
+    wanted = {"traces": "otlp" in settings.traces_exporters, "metrics": "otlp" in settings.metrics_exporters,
+              "logs": "otlp" in settings.logs_exporters}
+    for signal, enabled in wanted.items():
+        if not enabled:
+            results[signal] = "skipped (exporter is not otlp)"
+            continue
+        exporter = exporter_for(signal, settings, statuses)
+        try:
+            batch = _sample(signal, resource)
+            outcome = exporter.export(batch)
+            status = statuses[signal].snapshot()
+            accepted = getattr(outcome, "name", str(outcome)) == "SUCCESS"
+            results[signal] = ("accepted by " + status.endpoint) if accepted else (
+                f"NOT accepted by {status.endpoint}: {status.last_error}")
+        except Exception as exc:  # noqa: BLE001 - the doctor reports, it does not crash
+            results[signal] = f"NOT sent: {type(exc).__name__}: {exc}"
+        finally:
+            exporter.shutdown()
+    return results
+
+
+def _sample(signal: str, resource):
+    if signal == "traces":
+        from opentelemetry.sdk.trace import TracerProvider
+
+        provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        span = provider.get_tracer("vitalyst_otel.doctor").start_span("vitalyst-otel doctor")
+        span.set_attribute("vitalyst.doctor", True)
+        span.end()
+        return [span]
+    if signal == "metrics":
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+        reader = InMemoryMetricReader()
+        provider = MeterProvider(metric_readers=[reader], resource=resource, shutdown_on_exit=False)
+        provider.get_meter("vitalyst_otel.doctor").create_counter("vitalyst.doctor.checks").add(1)
+        return reader.get_metrics_data()
+    from opentelemetry._logs import SeverityNumber
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    provider.get_logger("vitalyst_otel.doctor").emit(
+        body="vitalyst-otel doctor test record", severity_number=SeverityNumber.INFO,
+        severity_text="INFO", timestamp=time.time_ns())
+    return list(memory.get_finished_logs())
+
+
+def report(settings: Settings, send: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "service.name": settings.service_name,
+        "service.name source": settings.sources.get(env.OTEL_SERVICE_NAME, "derived from the program"),
+        "sdk_disabled": settings.sdk_disabled,
+        "signals": signal_summary(settings),
+        "problems": [p.message() for p in settings.problems],
+        "conflicts": conflicts(settings),
+        "settings": [{"variable": name, "value": value, "source": source}
+                     for name, value, source in settings.describe()],
+    }
+    if send:
+        data["send"] = send_test(settings)
+    return data
+
+
+def _print_text(data: dict[str, Any], out=sys.stdout) -> None:
+    print(f"vitalyst-otel doctor: service.name={data['service.name']} ({data['service.name source']})"
+          + ("  (OTEL_SDK_DISABLED: telemetry off)" if data["sdk_disabled"] else ""), file=out)
+    print("\nSignals", file=out)
+    for signal, entry in data["signals"].items():
+        details = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "exporters" and v not in ("", None))
+        print(f"  {signal:<8} {'+'.join(entry['exporters']):<12} {details}", file=out)
+    for title in ("problems", "conflicts"):
+        print(f"\n{title.capitalize()}: {'none' if not data[title] else ''}", file=out)
+        for line in data[title]:
+            print(f"  - {line}", file=out)
+    if "send" in data:
+        print("\nTest send", file=out)
+        for signal, outcome in data["send"].items():
+            print(f"  {signal:<8} {outcome}", file=out)
+    print("\nSettings (not default)", file=out)
+    for row in data["settings"]:
+        if row["source"] != "default":
+            print(f"  {row['variable']:<52} {row['value']:<40} {row['source']}", file=out)
+
+
+def run(send: bool = False, as_json: bool = False) -> int:
+    settings = Settings.load()
+    data = report(settings, send)
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_text(data)
+    failed_send = any(not v.startswith(("accepted", "skipped")) for v in data.get("send", {}).values())
+    return 1 if (data["problems"] or failed_send) else 0

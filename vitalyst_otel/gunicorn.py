@@ -1,0 +1,47 @@
+"""Gunicorn server hooks, usable as a config module or imported into your own::
+
+    gunicorn -c python:vitalyst_otel.gunicorn -k uvicorn.workers.UvicornWorker -w 4 myapp:app
+
+    # or, in your gunicorn.conf.py
+    from vitalyst_otel.gunicorn import on_starting, post_fork, worker_exit
+
+Every worker is its own instance: when telemetry was configured before the fork (``--preload``
+with ``configure()`` at import, or the ``opentelemetry-instrument`` launcher), the SDK gives the
+worker a fresh ``service.instance.id`` and fresh export threads, and our exporters open their own
+connections. These hooks add what the fork cannot know: gunicorn's own log lines in the JSON
+shape (gunicorn installs its handlers after configuration ran) and a bounded flush when a worker
+exits.
+"""
+
+from __future__ import annotations
+
+from vitalyst_otel.configurator import current, install_logging_only
+
+
+def _reapply_logging() -> None:
+    handle = current()
+    if handle is not None and handle.logging_setup is not None:
+        handle.logging_setup.apply()
+
+
+def on_starting(server) -> None:
+    """Master, before workers start: put gunicorn's loggers into the JSON shape. When nothing is
+    configured in the master (workers configure themselves at import), only JSON logging is
+    set up here; each worker's configure() then takes over its own handlers."""
+    if current() is None:
+        install_logging_only()
+    else:
+        _reapply_logging()
+
+
+def post_fork(server, worker) -> None:
+    """Worker, right after the fork (per-process telemetry state is renewed by an
+    ``os.register_at_fork`` hook already; this puts the worker's log handlers back in shape)."""
+    _reapply_logging()
+
+
+def worker_exit(server, worker) -> None:
+    """Worker, on its way out: flush what it still holds, within VITALYST_SHUTDOWN_TIMEOUT."""
+    handle = current()
+    if handle is not None:
+        handle.shutdown()
