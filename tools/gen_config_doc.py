@@ -22,6 +22,8 @@ GROUPS = [
     ("Limits", ("OTEL_ATTRIBUTE", "OTEL_SPAN", "OTEL_EVENT", "OTEL_LINK", "OTEL_LOGRECORD")),
     ("HTTP server", ("OTEL_PYTHON", "OTEL_SEMCONV", "VITALYST_METRICS_ROUTE", "VITALYST_ACCESS_LOG")),
     ("Logging and redaction", ("VITALYST_LOG", "VITALYST_REDACT", "OTEL_LOG_LEVEL")),
+    ("Runtime metrics and cardinality", ("VITALYST_RUNTIME", "VITALYST_HOST", "VITALYST_METRIC_CARDINALITY")),
+    ("Health, audit and security", ("VITALYST_HEALTH", "VITALYST_AUDIT", "VITALYST_HASH", "VITALYST_SECURITY")),
     ("Shutdown", ("VITALYST_SHUTDOWN",)),
 ]
 

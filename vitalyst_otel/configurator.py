@@ -44,7 +44,14 @@ class Telemetry:
     statuses: dict = field(default_factory=dict)
     exporters: list = field(default_factory=list)
     capture: Any = None
+    log_queue: Any = None
     fork_hooks: list[Callable[[], None]] = field(default_factory=list)
+    hasher: Any = None
+    runtime: Any = None
+    audit: Any = None
+    security: Any = None
+    errors: Any = None
+    health: Any = None
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
@@ -66,11 +73,19 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
+        if self.health is not None and self.settings.health_routes:
+            from vitalyst_otel import health
+
+            routes.extend(health.routes(self.health))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
-        return _bounded(lambda: all(p.force_flush(int(timeout * 1000)) is not False
-                                    for p in self._providers()), timeout)
+        def flush() -> bool:
+            queues = [q for q in (self.log_queue, getattr(self.audit, "queue", None)) if q is not None]
+            return all([q.force_flush(timeout) for q in queues]
+                       + [p.force_flush(int(timeout * 1000)) is not False for p in self._providers()])
+
+        return _bounded(flush, timeout)
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush and stop every provider within ``timeout`` seconds (default
@@ -91,6 +106,11 @@ class Telemetry:
             self.app_patch.uninstall()
 
         def stop() -> None:
+            remaining = max(deadline - time.monotonic(), 0.0)
+            if self.log_queue is not None:
+                self.log_queue.shutdown(remaining / 2)
+            if self.audit is not None:
+                self.audit.shutdown(max(deadline - time.monotonic(), 0.0))
             for provider in self._providers():
                 try:
                     provider.shutdown()
@@ -229,10 +249,12 @@ def _has_starlette() -> bool:
 def _console_logging(handle: Telemetry) -> None:
     from vitalyst_otel.logs.setup import install
 
-    handle.logging_setup = install(handle.settings, handle.redactor)
+    handle.logging_setup = install(handle.settings, handle.redactor, hasher=handle.hasher)
 
 
 def _logs(handle: Telemetry) -> None:
+    """The OTLP log bridge for stdlib logging (our own queue and worker), and the SDK's logger
+    provider for code that uses the OpenTelemetry logs API directly."""
     settings = handle.settings
     if not settings.logs_exporters and handle.capture is None:
         return
@@ -240,37 +262,95 @@ def _logs(handle: Telemetry) -> None:
 
     from opentelemetry import _logs
     from opentelemetry.sdk._logs import LoggerProvider, LogRecordLimits
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, ConsoleLogRecordExporter
+    from opentelemetry.sdk._logs.export import (
+        BatchLogRecordProcessor,
+        ConsoleLogRecordExporter,
+        SimpleLogRecordProcessor,
+    )
 
+    from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.logs.bridge import OtlpLogHandler
+
+    def exporter(name: str):
+        made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
+                else exporter_for("logs", settings, handle.statuses))
+        handle.exporters.append(made)
+        return made
 
     limits = settings.limits
     count = limits.attribute_count if limits.attribute_count is not None else 128
+    max_attributes = limits.log_attribute_count if limits.log_attribute_count is not None else count
     length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
     provider = LoggerProvider(
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
-            max_attributes=limits.log_attribute_count if limits.log_attribute_count is not None else count,
+            max_attributes=max_attributes,
             max_attribute_length=(limits.log_attribute_value_length
                                   if limits.log_attribute_value_length is not None else length)))
     batch = settings.log_batch
     for name in settings.logs_exporters:
-        exporter = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
-                    else exporter_for("logs", settings, handle.statuses))
-        handle.exporters.append(exporter)
         provider.add_log_record_processor(BatchLogRecordProcessor(
-            exporter, max_queue_size=batch.max_queue_size,
+            exporter(name), max_queue_size=batch.max_queue_size,
             schedule_delay_millis=batch.schedule_delay_ms,
             max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
             export_timeout_millis=batch.export_timeout_ms))
+    bridge_exporters = [exporter(name) for name in settings.logs_exporters]
     if handle.capture is not None:
-        from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-
         provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
+        bridge_exporters.append(handle.capture.log_exporter)
     _logs.set_logger_provider(provider)
     handle.logger_provider = provider
+    handle.log_queue = BatchQueue(
+        bridge_exporters, "logs", max_queue=batch.max_queue_size, max_batch=batch.max_export_batch_size,
+        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None)
+    tracer_provider = handle.tracer_provider
+    handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
+                             resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     if handle.logging_setup is not None:
-        handle.logging_setup.add_bridge(provider)
+        handle.logging_setup.add_bridge(handler)
+
+
+def _runtime(handle: Telemetry) -> None:
+    if not handle.settings.runtime_metrics:
+        return
+    from vitalyst_otel.runtime_metrics import RuntimeMetrics
+
+    handle.runtime = RuntimeMetrics(handle.meter_provider, host=handle.settings.host_metrics)
+    handle.fork_hooks.append(handle.runtime.after_fork)
+
+
+def _signals(handle: Telemetry) -> None:
+    from vitalyst_otel import health
+    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
+    from vitalyst_otel.security import SecurityMonitor
+
+    settings = handle.settings
+    audit_exporters = []
+    if "otlp" in settings.logs_exporters:
+        from vitalyst_otel.export.guard import exporter_for
+
+        exporter = exporter_for("logs", settings, {})  # its own status: audit failures are not log failures
+        audit_exporters.append(exporter)
+        handle.exporters.append(exporter)
+    if handle.capture is not None:
+        audit_exporters.append(handle.capture.log_exporter)
+    tracer_provider = handle.tracer_provider
+    handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
+                              settings.audit_fallback_file, settings.log_batch.max_queue_size,
+                              handle.meter_provider, synchronous=handle.capture is not None,
+                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
+    handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
+                                      handle.meter_provider)
+    handle.errors = ErrorTracker(handle.meter_provider)
+    install_duplicate_filter()
+    handle.health = health.registry
+    handle.health.ttl_s = settings.health_cache_ttl_s
+    if handle.statuses:
+        stale = max(settings.metric_export_interval_ms, settings.span_batch.schedule_delay_ms) / 1000 * 3
+        handle.health.register("telemetry", health.telemetry_check(handle.statuses, stale), critical=False)
+    health.observe_states(handle.health, handle.meter_provider)
 
 
 def _http_server(handle: Telemetry) -> None:
@@ -278,7 +358,8 @@ def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls)
+                                      handle.settings.excluded_urls, security=handle.security,
+                                      errors=handle.errors, hasher=handle.hasher)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
@@ -292,6 +373,8 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("traces", _traces, "traces"),
     ("metrics", _metrics, "metrics"),
     ("logs", _logs, "OTLP logs"),
+    ("runtime", _runtime, "runtime metrics"),
+    ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
 ]
 DISABLED_STEPS = {"logging", "report", "diagnostics"}
@@ -334,7 +417,10 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture)
+    from vitalyst_otel.security import AddressHasher
+
+    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+                       hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
             continue

@@ -19,6 +19,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.request_context import RequestFacts, clean_request_id, current_request
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "QUERY", "TRACE"})
@@ -63,7 +64,7 @@ class HttpServerTelemetry:
     """Tracer, instruments and caches shared by every request of every instrumented app."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
-                 excluded_urls: tuple[str, ...] = (), on_exception=None):
+                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
 
@@ -76,7 +77,9 @@ class HttpServerTelemetry:
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
         self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
-        self.on_exception = on_exception
+        self.security = security
+        self.errors = errors
+        self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_attrs: dict[tuple, dict] = {}
         self._active_attrs: dict[tuple, dict] = {}
 
@@ -129,13 +132,15 @@ class ServerTelemetryMiddleware:
         method = raw_method if raw_method in KNOWN_METHODS else "_OTHER"
         scheme = scope.get("scheme", "http")
         version = scope.get("http_version")
-        host = user_agent = None
+        host = user_agent = request_id = None
         carrier = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
             elif name == b"user-agent":
                 user_agent = value
+            elif name == b"x-request-id":
+                request_id = value
             elif name in _PROPAGATION_HEADERS:
                 if carrier is None:
                     carrier = {}
@@ -158,8 +163,9 @@ class ServerTelemetryMiddleware:
             if scope["server"][1] is not None:
                 attributes["server.port"] = scope["server"][1]
         client = scope.get("client")
-        if client:
-            attributes["client.address"] = client[0]
+        client_address = client[0] if client else None
+        if client_address:
+            attributes["client.address"] = client_address if telemetry.hasher is None else telemetry.hasher(client_address)
         if user_agent is not None:
             attributes["user_agent.original"] = user_agent.decode("latin-1")
         if version is not None:
@@ -172,6 +178,10 @@ class ServerTelemetryMiddleware:
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         scope[SCOPE_KEY] = span
         entry_root = scope.get("root_path", "")
+        facts = RequestFacts(
+            request_id=clean_request_id(request_id.decode("latin-1")) if request_id is not None else None,
+            method=method, client_address=client_address, scope=scope, entry_root_path=entry_root)
+        facts_token = current_request.set(facts)
         active_attrs = telemetry.active_attributes(method, scheme)
         telemetry.active.add(1, active_attrs)
         status_holder = [0]
@@ -190,12 +200,15 @@ class ServerTelemetryMiddleware:
                 status_holder[0] = 500
             if span.is_recording():
                 span.record_exception(exc)
-            if telemetry.on_exception is not None:
-                telemetry.on_exception(exc, scope)
+            if telemetry.errors is not None:
+                telemetry.errors.unhandled(exc, method, route_template(scope, entry_root), path)
             raise
         finally:
             status = status_holder[0]
             route = route_template(scope, entry_root)
+            facts.route = route
+            if (status == 401 or status == 403) and telemetry.security is not None and not facts.security_events:
+                telemetry.security.event("auth_failure" if status == 401 else "authz_denied")
             if failure is None and (status >= 500 or not status):
                 failure = str(status) if status else "incomplete_response"
             if span.is_recording():
@@ -213,4 +226,5 @@ class ServerTelemetryMiddleware:
                 telemetry.duration_attributes(method, scheme, route, status, version, failure))
             telemetry.active.add(-1, active_attrs)
             span.end()
+            current_request.reset(facts_token)
             otel_context.detach(token)

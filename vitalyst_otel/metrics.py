@@ -47,12 +47,16 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             export_interval_millis=settings.metric_export_interval_ms,
             export_timeout_millis=settings.metric_export_timeout_ms,
         ))
+    from opentelemetry.sdk.metrics.view import View
+
+    # One view for every instrument: it changes nothing but the cap on series per instrument.
+    cap = View(instrument_name="*", aggregation_cardinality_limit=settings.metric_cardinality_limit)
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,
         exemplar_filter=EXEMPLAR_FILTERS[settings.exemplar_filter](),
         shutdown_on_exit=False,
-        views=list(views),
+        views=[*views, cap],
     )
     return provider, prometheus
 

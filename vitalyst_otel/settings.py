@@ -390,6 +390,28 @@ VARIABLES: tuple[Var, ...] = (
         f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)}).", key="redact_keys"),
     Var(env.VITALYST_METRICS_ROUTE, "/metrics", _text, "a path",
         "Route on the app that serves Prometheus metrics when OTEL_METRICS_EXPORTER has prometheus."),
+    Var(env.VITALYST_RUNTIME_METRICS, True, _bool, "true, false",
+        "Process metrics (CPU time, memory, threads, file descriptors, context switches, GC) and "
+        "the container memory limit.", key="runtime_metrics"),
+    Var(env.VITALYST_HOST_METRICS, False, _bool, "true, false",
+        "Also host-level system.* metrics (CPU, memory, network, disk of the whole host).",
+        key="host_metrics"),
+    Var(env.VITALYST_METRIC_CARDINALITY_LIMIT, 1000, _int_at_least(1), "a positive integer",
+        "Most attribute sets (series) one instrument keeps; the rest aggregate into one overflow series."),
+    Var(env.VITALYST_HEALTH_ROUTES, True, _bool, "true, false",
+        "Serve /health/live and /health/ready on every instrumented app.", key="health_routes"),
+    Var(env.VITALYST_HEALTH_CACHE_TTL, 2000, _int_at_least(0), "a non-negative integer (ms)",
+        "How long a readiness result is reused, so a probe storm cannot overload a dependency."),
+    Var(env.VITALYST_AUDIT_FALLBACK_FILE, "vitalyst-audit-fallback.jsonl", _text, "a file path",
+        "Append-only file (rotated) for audit records the exporter could not deliver; put it on a volume.",
+        key="audit_fallback_file"),
+    Var(env.VITALYST_HASH_CLIENT_IP, False, _bool, "true, false",
+        "Replace client addresses in logs and spans by a keyed hash.", key="hash_client_ip"),
+    Var(env.VITALYST_HASH_SALT, None, _optional_text, "any secret string",
+        "Key of the client-address hash; without it each process draws its own (hashes then do "
+        "not match across processes).", secret=True),
+    Var(env.VITALYST_SECURITY_LOG_RATE, 10, _int_at_least(1), "a positive integer",
+        "Security log lines per second and event type; a flood beyond it is counted, not logged line by line."),
     Var(env.VITALYST_SHUTDOWN_TIMEOUT, 5000, _int_at_least(0), "a non-negative integer (ms)",
         "Bound on flushing and shutting down at exit, whatever the state of the collector.",
         key="shutdown_timeout"),
@@ -477,6 +499,15 @@ class Settings:
     redact_keys: tuple[str, ...]
     metrics_route: str
     shutdown_timeout_s: float
+    runtime_metrics: bool = True
+    host_metrics: bool = False
+    metric_cardinality_limit: int = 1000
+    health_routes: bool = True
+    health_cache_ttl_s: float = 2.0
+    audit_fallback_file: str = "vitalyst-audit-fallback.jsonl"
+    hash_client_ip: bool = False
+    hash_salt: str | None = None
+    security_log_rate: int = 10
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown_variables: tuple[tuple[str, str], ...] = ()
@@ -659,6 +690,15 @@ class _Builder:
                 k.lower() for k in (*DEFAULT_REDACT_KEYS, *get(env.VITALYST_REDACT_KEYS)))),
             metrics_route=get(env.VITALYST_METRICS_ROUTE),
             shutdown_timeout_s=get(env.VITALYST_SHUTDOWN_TIMEOUT) / 1000.0,
+            runtime_metrics=get(env.VITALYST_RUNTIME_METRICS),
+            host_metrics=get(env.VITALYST_HOST_METRICS),
+            metric_cardinality_limit=get(env.VITALYST_METRIC_CARDINALITY_LIMIT),
+            health_routes=get(env.VITALYST_HEALTH_ROUTES),
+            health_cache_ttl_s=get(env.VITALYST_HEALTH_CACHE_TTL) / 1000.0,
+            audit_fallback_file=get(env.VITALYST_AUDIT_FALLBACK_FILE),
+            hash_client_ip=get(env.VITALYST_HASH_CLIENT_IP),
+            hash_salt=get(env.VITALYST_HASH_SALT),
+            security_log_rate=get(env.VITALYST_SECURITY_LOG_RATE),
             problems=(),
             sources=self.sources,
             unknown_variables=tuple(find_typos(self.environ)),

@@ -89,7 +89,8 @@ def test_launcher_instruments_the_demo_under_uvicorn():
             assert created.status_code == 201
             assert httpx.get(f"{server.base}/nodes/{created.json()['id']}").status_code == 200
             assert httpx.get(server.base + "/nodes/missing").status_code == 404
-            receiver.wait_for(lambda r: len(r.spans()) >= 3 and r.log_records() and r.metrics())
+            receiver.wait_for(lambda r: len(r.spans()) >= 3 and r.log_records()
+                              and "http.server.request.duration" in {m.name for _, m in r.metrics()})
         finally:
             out, err, _ = server.stop()
     spans = receiver.received.spans()
@@ -104,8 +105,10 @@ def test_launcher_instruments_the_demo_under_uvicorn():
     assert {m.name for _, m in receiver.received.metrics()} >= {"http.server.request.duration", "http.server.active_requests"}
     lines = [line for line in out.splitlines() if line.strip()]
     parsed = [json.loads(line) for line in lines]  # every stdout line is one JSON object
-    assert any(p["logger"] == "uvicorn.error" and "Application startup complete" in p["message"] for p in parsed)
-    assert sum(1 for p in parsed if p["logger"] == "uvicorn.access") == 3
+    assert any(p.get("logger") == "uvicorn.error" and "Application startup complete" in p["message"] for p in parsed)
+    assert sum(1 for p in parsed if p.get("logger") == "uvicorn.access") == 3
+    audit = [p for p in parsed if p.get("log.type") == "audit"]
+    assert [a["action"] for a in audit] == ["api_key.use", "node.create"]
     assert "Traceback" not in err
 
 

@@ -50,11 +50,11 @@ async def serve(args: argparse.Namespace, app) -> int:
             return 1
         await asyncio.sleep(0.05)
     from vitalyst_otel.demo.load import drive
-    from vitalyst_otel.demo.summary import summarize
+    from vitalyst_otel.demo.summary import collect
 
     base = f"http://{args.host}:{args.port}"
     results = await drive(base, args.load, rate=args.rate)
-    await summarize(base, results)
+    args.summary = await collect(base, results)
     server.should_exit = True
     await task
     return 0
@@ -66,19 +66,22 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, value)
 
     import vitalyst_otel
-    from vitalyst_otel.demo.app import app
 
     if vitalyst_otel.current() is None:  # not already configured by opentelemetry-instrument
-        vitalyst_otel.configure(app=app)
-    else:
-        vitalyst_otel.instrument_app(app)
+        vitalyst_otel.configure()
+    from vitalyst_otel.demo.app import app
+
+    vitalyst_otel.instrument_app(app)
     logging.getLogger("vitalyst.demo").info(
         "serving the demo knowledge graph", extra={"url": f"http://{args.host}:{args.port}"})
+    args.summary = ""
     try:
         code = asyncio.run(serve(args, app))
     except KeyboardInterrupt:
         code = 0
     vitalyst_otel.shutdown()
+    if args.summary:
+        print(args.summary, file=sys.stderr)
     return code
 
 

@@ -1,14 +1,17 @@
 """The demo knowledge-graph service: a small Vitalyst Knowledge Graph API that exercises every
 signal through the public API of vitalyst_otel only.
 
-- ``/nodes``: create (needs the ``X-API-Key`` header), list, read and delete graph nodes, kept in
-  memory;
-- ``/nodes/{node_id}/enrich``: a simulated AI enrichment with configurable latency and failure
-  rate (``DEMO_ENRICH_LATENCY_MS``, ``DEMO_ENRICH_FAILURE_RATE``, or ``PUT /demo/knobs`` at run
-  time);
+- ``/nodes``: create and delete (need the ``X-API-Key`` header; audited), list and read graph
+  nodes, kept in memory; the graph size by node type is a metric;
+- ``/nodes/{node_id}/enrich``: a simulated AI enrichment, timed by ``meters.track_enrichment``,
+  with configurable latency and failure rate (``DEMO_ENRICH_LATENCY_MS``,
+  ``DEMO_ENRICH_FAILURE_RATE``, or ``PUT /demo/knobs`` at run time); a failure is a handled
+  error;
 - ``/validation``: enqueue nodes for validation; a background consumer works the queue (pause it
   with ``PUT /demo/knobs {"consumer_paused": true}`` to see a stalled consumer);
-- ``/demo/crash``: an unhandled error, for error tracking.
+- readiness checks for the graph store and the validation consumer;
+- security events for a wrong API key and for rejected input; ``/demo/crash`` raises an
+  unhandled error.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ import logging
 import os
 import random
 import secrets
+import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+
+from vitalyst_otel import audit, health, meters, security
 
 log = logging.getLogger("vitalyst.demo")
 
@@ -53,29 +61,54 @@ class GraphStore:
             counts[node["type"]] += 1
         return counts
 
+    def ping(self) -> bool:
+        return isinstance(self.nodes, dict)
+
 
 @dataclass
 class DemoState:
     store: GraphStore = field(default_factory=GraphStore)
     queue: asyncio.Queue | None = None
+    consumer: asyncio.Task | None = None
     enrich_latency_ms: float = float(os.environ.get("DEMO_ENRICH_LATENCY_MS", "40"))
     enrich_failure_rate: float = float(os.environ.get("DEMO_ENRICH_FAILURE_RATE", "0.1"))
     consumer_paused: bool = False
-    processed: int = 0
+    last_progress: float = field(default_factory=time.monotonic)
+
+    def queue_length(self) -> int:
+        return self.queue.qsize() if self.queue is not None else 0
+
+    def consumer_alive(self) -> bool:
+        if self.consumer is None or self.consumer.done():
+            raise RuntimeError("the validation consumer is not running")
+        if self.queue_length() and time.monotonic() - self.last_progress > 10:
+            raise RuntimeError(f"no item validated for {time.monotonic() - self.last_progress:.0f} s "
+                               f"with {self.queue_length()} waiting")
+        return True
 
 
 class EnrichmentFailed(RuntimeError):
     """The (simulated) model call failed."""
 
 
-def _require_key(api_key: str | None) -> str:
-    if not api_key or not secrets.compare_digest(api_key, DEMO_API_KEY):
-        raise HTTPException(status_code=401, detail="missing or invalid API key")
-    return "api-key:" + api_key[:4]
+def _require_key(api_key: str | None, action: str, resource: str) -> str:
+    if not api_key:
+        raise HTTPException(status_code=401, detail="missing API key")  # the middleware records auth_failure
+    actor = "api-key:" + api_key[:4]
+    if not secrets.compare_digest(api_key, DEMO_API_KEY):
+        security.event("invalid_token", action=action)
+        audit.record(actor, action, resource, "denied", reason="invalid API key")
+        raise HTTPException(status_code=401, detail="invalid API key")
+    audit.record(actor, "api_key.use", resource, "success", for_action=action)
+    return actor
 
 
 def create_app() -> FastAPI:
     state = DemoState()
+    meters.observe_node_counts(state.store.counts)
+    meters.observe_validation_queue(state.queue_length)
+    health.register("graph-store", state.store.ping, timeout=0.5)
+    health.register("validation-consumer", state.consumer_alive, timeout=0.5, critical=False)
 
     async def consume() -> None:
         assert state.queue is not None
@@ -86,30 +119,36 @@ def create_app() -> FastAPI:
                     await asyncio.sleep(0.2)
                 await asyncio.sleep(random.uniform(0.005, 0.03))
                 valid = node_id in state.store.nodes
-                state.processed += 1
-                log.info("validated node", extra={"node.id": node_id, "valid": valid})
+                meters.validation_processed("valid" if valid else "invalid")
+                state.last_progress = time.monotonic()
             finally:
                 state.queue.task_done()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state.queue = asyncio.Queue(maxsize=10_000)
-        consumer = asyncio.create_task(consume())
+        state.consumer = asyncio.create_task(consume())
         log.info("demo knowledge graph ready", extra={"node.types": ",".join(NODE_TYPES)})
         try:
             yield
         finally:
-            consumer.cancel()
+            state.consumer.cancel()
 
     app = FastAPI(title="Vitalyst Knowledge Graph (demo)", lifespan=lifespan)
     app.state.demo = state
 
+    @app.exception_handler(RequestValidationError)
+    async def rejected(request: Request, exc: RequestValidationError):
+        security.event("input_rejected", errors=len(exc.errors()))
+        return await request_validation_exception_handler(request, exc)
+
     @app.post("/nodes", status_code=201)
     async def create_node(node: NodeIn, x_api_key: str | None = Header(default=None)):
-        actor = _require_key(x_api_key)
         node_id = uuid.uuid4().hex[:12]
+        actor = _require_key(x_api_key, "node.create", f"node/{node_id}")
         state.store.nodes[node_id] = {"id": node_id, **node.model_dump()}
-        log.info("node created", extra={"node.id": node_id, "node.type": node.type, "actor": actor})
+        audit.record(actor, "node.create", f"node/{node_id}", "success", node_type=node.type)
+        log.info("node created", extra={"node.id": node_id, "node.type": node.type})
         return state.store.nodes[node_id]
 
     @app.get("/nodes")
@@ -126,20 +165,26 @@ def create_app() -> FastAPI:
 
     @app.delete("/nodes/{node_id}", status_code=204)
     async def delete_node(node_id: str, x_api_key: str | None = Header(default=None)):
-        actor = _require_key(x_api_key)
+        actor = _require_key(x_api_key, "node.delete", f"node/{node_id}")
         if state.store.nodes.pop(node_id, None) is None:
+            audit.record(actor, "node.delete", f"node/{node_id}", "failure", reason="no such node")
             raise HTTPException(status_code=404, detail="no such node")
-        log.info("node deleted", extra={"node.id": node_id, "actor": actor})
+        audit.record(actor, "node.delete", f"node/{node_id}", "success")
+        log.info("node deleted", extra={"node.id": node_id})
 
     @app.post("/nodes/{node_id}/enrich")
     async def enrich(node_id: str):
         node = state.store.nodes.get(node_id)
         if node is None:
             raise HTTPException(status_code=404, detail="no such node")
-        await asyncio.sleep(state.enrich_latency_ms / 1000 * random.uniform(0.5, 1.5))
-        if random.random() < state.enrich_failure_rate:
-            log.warning("enrichment failed", extra={"node.id": node_id})
-            raise HTTPException(status_code=502, detail="enrichment model unavailable")
+        try:
+            with meters.track_enrichment(model="demo-summariser", node_type=node["type"]):
+                await asyncio.sleep(state.enrich_latency_ms / 1000 * random.uniform(0.5, 1.5))
+                if random.random() < state.enrich_failure_rate:
+                    raise EnrichmentFailed("the summarisation model did not answer")
+        except EnrichmentFailed:
+            log.warning("enrichment failed", exc_info=True, extra={"node.id": node_id})  # a handled error
+            raise HTTPException(status_code=502, detail="enrichment model unavailable") from None
         node.setdefault("properties", {})["summary"] = f"{node['label']} (enriched)"
         return node
 
@@ -148,6 +193,7 @@ def create_app() -> FastAPI:
         assert state.queue is not None
         for node_id in node_ids:
             state.queue.put_nowait(node_id)
+        meters.validation_enqueued(len(node_ids))
         return {"queued": len(node_ids), "queue_length": state.queue.qsize()}
 
     @app.get("/demo/knobs")

@@ -45,17 +45,23 @@ async def drive(base_url: str, seconds: float, concurrency: int = 4, rate: float
         elif roll < 0.87:
             response = await client.get("/nodes/does-not-exist")
             results["read-missing", response.status_code] += 1
-        elif roll < 0.92:
+        elif roll < 0.90:
             response = await client.post("/nodes", headers={"X-API-Key": "wrong-key"},
                                          json={"type": "concept", "label": "x"})
-            results["unauthorised", response.status_code] += 1
+            results["wrong-key", response.status_code] += 1
+        elif roll < 0.92:
+            response = await client.post("/nodes", json={"type": "concept", "label": "x"})
+            results["no-key", response.status_code] += 1
         elif roll < 0.95 and len(node_ids) > 5:
             node_id = node_ids.pop(random.randrange(len(node_ids)))
             response = await client.delete(f"/nodes/{node_id}", headers=headers)
             results["delete", response.status_code] += 1
-        elif roll < 0.97:
+        elif roll < 0.96:
             response = await client.get("/nodes", params={"token": "demo-secret-token"})
             results["list-with-token", response.status_code] += 1
+        elif roll < 0.97:
+            response = await client.post("/nodes", headers=headers, json={"type": "planet", "label": ""})
+            results["invalid-input", response.status_code] += 1
         else:
             response = await client.get("/demo/crash")
             results["crash", response.status_code] += 1
@@ -69,6 +75,10 @@ async def drive(base_url: str, seconds: float, concurrency: int = 4, rate: float
                 results["transport-error", type(exc).__name__] += 1
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the driver's own requests are not the demo
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        await client.get("/health/ready")
         await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     return results

@@ -2,40 +2,44 @@
 
 from __future__ import annotations
 
-import sys
+import json
 from collections import Counter
 
 import httpx
 
 import vitalyst_otel
 
-INTERESTING = ("http_server_request_duration_seconds_count", "http_server_active_requests",
-               "vitalyst_", "process_cpu_time", "process_memory_usage")
+FAMILIES = ("http_server_", "vitalyst_", "process_", "cpython_gc_")
 
 
-async def summarize(base_url: str, results: Counter) -> None:
-    out = sys.stderr
-    handle = vitalyst_otel.current()
-    total = sum(results.values())
-    print("\n=== demo summary " + "=" * 52, file=out)
-    print(f"requests sent: {total}", file=out)
+async def collect(base_url: str, results: Counter) -> str:
+    """The summary text, gathered while the server still runs."""
+    lines = ["", "=== demo summary " + "=" * 52, f"requests sent: {sum(results.values())}"]
     for (operation, status), count in sorted(results.items(), key=lambda item: str(item[0])):
-        print(f"  {operation:<18} {status!s:<6} {count}", file=out)
+        lines.append(f"  {operation:<18} {status!s:<6} {count}")
+    handle = vitalyst_otel.current()
     if handle is not None:
-        settings = handle.settings
-        print(f"traces  -> {', '.join(settings.traces_exporters) or 'none'}; "
-              f"metrics -> {', '.join(settings.metrics_exporters) or 'none'}; "
-              f"logs -> stdout JSON + {', '.join(settings.logs_exporters) or 'no OTLP'}", file=out)
+        s = handle.settings
+        lines.append(f"traces  -> {', '.join(s.traces_exporters) or 'none'} (one JSON line per span on stderr)"
+                     if s.traces_exporters == ("console",) else f"traces  -> {', '.join(s.traces_exporters) or 'none'}")
+        lines.append(f"logs    -> JSON lines on stdout (audit, security, errors, access) + "
+                     f"OTLP: {', '.join(s.logs_exporters) or 'none'}")
         for signal, status in sorted(handle.statuses.items()):
             snap = status.snapshot()
-            print(f"  {signal}: {'ok' if snap.healthy else 'FAILING'} ({snap.endpoint}), "
-                  f"failed batches {snap.failed_batches}", file=out)
+            lines.append(f"  export of {signal}: {'ok' if snap.healthy else 'FAILING'} to {snap.endpoint}")
     async with httpx.AsyncClient(base_url=base_url, timeout=5.0) as client:
-        response = await client.get("/metrics")
-    if response.status_code == 200:
-        lines = [line for line in response.text.splitlines()
-                 if line.startswith(INTERESTING) and not line.startswith("#")]
-        print(f"metrics at {base_url}/metrics: {len(response.text.splitlines())} lines; a few:", file=out)
-        for line in lines[:12]:
-            print("  " + line, file=out)
-    print("=" * 70, file=out)
+        metrics = await client.get("/metrics")
+        ready = await client.get("/health/ready")
+    if metrics.status_code == 200:
+        samples: dict[str, str] = {}
+        for line in metrics.text.splitlines():
+            if line.startswith(FAMILIES):
+                family = line.split("{")[0].split(" ")[0]
+                for suffix in ("_bucket", "_sum", "_count", "_created"):
+                    family = family.removesuffix(suffix)
+                samples.setdefault(family, line)
+        lines.append(f"metrics -> {base_url}/metrics: {len(samples)} families, one sample each:")
+        lines.extend(f"  {sample[:160]}" for _, sample in sorted(samples.items()))
+    lines.append(f"health  -> /health/ready {ready.status_code}: {json.dumps(ready.json()['checks'])[:300]}")
+    lines.append("=" * 70)
+    return "\n".join(lines)

@@ -1,25 +1,30 @@
 """OTLP protobuf encoding of spans, metrics and log records: the seam the exporters call.
 
-This first version delegates to the SDK's encoder (opentelemetry-exporter-otlp-proto-common);
-a native encoder replaces it behind the same three functions.
+The encoder is our own (vitalyst_otel.export.protobuf), byte-identical to the SDK's and several
+times faster on spans and log records; it needs neither protobuf nor
+opentelemetry-exporter-otlp-proto-common at run time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs as _sdk_logs
-from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as _sdk_metrics
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as _sdk_spans
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk.metrics.export import MetricsData
+from opentelemetry.sdk.trace import ReadableSpan
+
+from vitalyst_otel.export.protobuf import logs as _logs
+from vitalyst_otel.export.protobuf import metrics as _metrics
+from vitalyst_otel.export.protobuf import traces as _traces
 
 
-def encode_spans(spans: Sequence) -> bytes:
-    return _sdk_spans(spans).SerializeToString()
+def encode_spans(spans: Sequence[ReadableSpan]) -> bytes:
+    return _traces.encode_spans(spans)
 
 
-def encode_logs(records: Sequence) -> bytes:
-    return _sdk_logs(records).SerializeToString()
+def encode_logs(records: Sequence[ReadableLogRecord]) -> bytes:
+    return _logs.encode_logs(records)
 
 
-def encode_metrics(data) -> bytes:
-    return _sdk_metrics(data).SerializeToString()
+def encode_metrics(data: MetricsData) -> bytes:
+    return _metrics.encode_metrics(data)

@@ -65,7 +65,9 @@ def _count(batch) -> int:
 
 def _grpc_exporter(signal: str, settings: Settings, status: ExportStatus):
     config = settings.otlp[signal]
-    kwargs = dict(endpoint=config.endpoint, headers=dict(config.headers) or None,
+    # gRPC metadata keys must be lowercase ("Authorization" is rejected by the gRPC core).
+    headers = {key.lower(): value for key, value in config.headers.items()}
+    kwargs = dict(endpoint=config.endpoint, headers=headers or None,
                   timeout=config.timeout_s, insecure=config.endpoint.startswith("http://"))
     if config.compression == "gzip":
         from grpc import Compression

@@ -24,6 +24,8 @@ from vitalyst_otel.redaction import Redactor
 # Attributes every LogRecord has; anything else on a record is an extra field.
 STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
                                               "otelTraceID", "otelTraceSampled", "otelServiceName"}
+# A record with no more attributes than a fresh one has no extra fields: skip looking for them.
+_PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 
 
 class _Clock:
@@ -67,6 +69,7 @@ class JsonFormatter(BaseJsonFormatter):
         self.service_name = service_name
         self.redactor = redactor
         self._clock = _Clock()
+        self._ids = (0, ("", "", ""))  # span id -> its hex strings, for the lines of one span
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
         message = record.getMessage()
@@ -82,23 +85,55 @@ class JsonFormatter(BaseJsonFormatter):
         }
         context = get_current_span().get_span_context()
         if context.is_valid:
-            data["trace_id"] = f"{context.trace_id:032x}"
-            data["span_id"] = f"{context.span_id:016x}"
-            data["trace_flags"] = f"{context.trace_flags:02x}"
+            span_id, ids = self._ids
+            if span_id != context.span_id:
+                ids = (f"{context.trace_id:032x}", f"{context.span_id:016x}", f"{context.trace_flags:02x}")
+                self._ids = (context.span_id, ids)
+            data["trace_id"], data["span_id"], data["trace_flags"] = ids
         if record.exc_info:
             data.update(exception_fields(record.exc_info))
         elif record.exc_text:
             data["exception.stacktrace"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
-        for key, value in record.__dict__.items():
-            if key not in STANDARD_ATTRS and key not in data:
-                data[key] = redactor.value(key, value) if redactor is not None else value
+        fields = record.__dict__
+        extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
+        if extra:
+            for key in extra:
+                if key not in data:
+                    value = fields[key]
+                    data[key] = redactor.value(key, value) if redactor is not None else value
         return data
 
     def format(self, record: logging.LogRecord) -> str:
         return orjson.dumps(self.to_dict(record), default=_fallback,
                             option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def format_line(self, record: logging.LogRecord) -> bytes:
+        """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
+        return orjson.dumps(self.to_dict(record), default=_fallback,
+                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+
+
+class JsonLineHandler(logging.StreamHandler):
+    """Writes :class:`JsonFormatter` lines as bytes straight to the stream's buffer (no str
+    round trip, no text-layer encoding); other formatters go through the usual path."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        formatter = self.formatter
+        buffer = getattr(self.stream, "buffer", None)
+        if buffer is None or not isinstance(formatter, JsonFormatter):
+            super().emit(record)
+            return
+        try:
+            line = formatter.format_line(record)
+            self.stream.flush()  # whatever the text layer still holds goes first
+            buffer.write(line)
+            buffer.flush()
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001
+            self.handleError(record)
 
 
 def _fallback(value: Any) -> str:

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.logs.bridge import OtlpLogHandler
-from vitalyst_otel.logs.json_format import JsonFormatter, TextFormatter
+from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
 
@@ -36,11 +36,12 @@ class AccessLogFilter(logging.Filter):
     """Reshapes uvicorn's access record: structured fields, credentials out of the query, no
     lines for excluded paths (or none at all when the access log is off)."""
 
-    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True):
+    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True, hasher=None):
         super().__init__()
         self.excluded = excluded
         self.redactor = redactor
         self.enabled = enabled
+        self.hasher = hasher
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.enabled:
@@ -53,10 +54,12 @@ class AccessLogFilter(logging.Filter):
         if self.excluded is not None and self.excluded.search(path):
             return False
         fields = record.__dict__
+        if self.hasher is not None and self.hasher.enabled and client:
+            client = self.hasher(str(client).rsplit(":", 1)[0])
         if query:
             query = self.redactor.query(query)
-            record.args = (client, method, f"{path}?{query}", version, status)
             fields["url.query"] = query
+        record.args = (client, method, f"{path}?{query}" if query else path, version, status)
         fields["http.request.method"] = method
         fields["url.path"] = path
         fields["http.response.status_code"] = status
@@ -68,7 +71,7 @@ class AccessLogFilter(logging.Filter):
 class LoggingSetup:
     settings: Settings
     redactor: Redactor
-    logger_provider: object | None = None
+    hasher: object | None = None
     handlers: list[logging.Handler] = field(default_factory=list)
     displaced: list[logging.Handler] = field(default_factory=list)
 
@@ -100,7 +103,7 @@ class LoggingSetup:
             logger = logging.getLogger(name)
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
                 logger.removeFilter(existing)
-            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log))
+            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher))
 
     def remove(self) -> None:
         root = logging.getLogger()
@@ -117,11 +120,10 @@ class LoggingSetup:
                 logger.removeFilter(existing)
         _unhook()
 
-    def add_bridge(self, logger_provider) -> None:
-        """Attach the OTLP log bridge (once) now that the provider exists."""
+    def add_bridge(self, handler: OtlpLogHandler) -> None:
+        """Attach the OTLP log bridge (replacing any earlier one)."""
         self.remove_bridge()
-        self.logger_provider = logger_provider
-        self.handlers.append(_tag(OtlpLogHandler(logger_provider, self.redactor)))
+        self.handlers.append(_tag(handler))
         self.apply()
 
     def remove_bridge(self) -> None:
@@ -137,7 +139,7 @@ def _tag(handler: logging.Handler) -> logging.Handler:
 
 
 def _is_console(handler: logging.Handler) -> bool:
-    return (type(handler) is logging.StreamHandler
+    return (type(handler) in (logging.StreamHandler, JsonLineHandler)
             and getattr(handler, "stream", None) in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
 
 
@@ -147,16 +149,14 @@ def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
     return JsonFormatter(service_name=settings.service_name, redactor=redactor)
 
 
-def install(settings: Settings, redactor: Redactor, logger_provider=None) -> LoggingSetup:
-    setup = LoggingSetup(settings, redactor, logger_provider)
+def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup:
+    setup = LoggingSetup(settings, redactor, hasher)
     if settings.log_format != "none":
-        console = _tag(logging.StreamHandler(sys.stdout))
+        console = _tag(JsonLineHandler(sys.stdout))
         console.setFormatter(formatter_for(settings, redactor))
         setup.handlers.append(console)
         if settings.log_file is not None:
             setup.handlers.append(_tag(_file_handler(settings, redactor)))
-    if logger_provider is not None:
-        setup.handlers.append(_tag(OtlpLogHandler(logger_provider, redactor)))
     setup.apply()
     _hook(setup)
     return setup

@@ -1,0 +1,78 @@
+"""Our OTLP encoder against the SDK's, on random spans, log records and metrics data.
+
+Both encode the same SDK objects; both results are parsed with the official opentelemetry-proto
+classes and must be equal messages, and (stronger: we write fields in the serializer's order)
+equal bytes. Where the SDK's encoder raises, ours must raise too.
+
+Examples per test: VITALYST_HYPOTHESIS_EXAMPLES (default 300).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs as sdk_encode_logs
+from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics as sdk_encode_metrics
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.unit.export.otlp_strategies import log_batches, metrics_data, span_batches
+from vitalyst_otel.export import encoder
+
+EXAMPLES = int(os.environ.get("VITALYST_HYPOTHESIS_EXAMPLES", "300"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.fixture(autouse=True)
+def _quiet_encoders():
+    """Both encoders log each attribute they drop; thousands of examples need not print them."""
+    loggers = [logging.getLogger(name) for name in
+               ("opentelemetry.exporter.otlp.proto.common._internal",
+                "opentelemetry.exporter.otlp.proto.common._internal.metrics_encoder",
+                "opentelemetry.attributes", "opentelemetry.trace.span", "opentelemetry.trace.status",
+                "vitalyst_otel.export")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+def assert_equivalent(ours, sdk, message_class, data) -> None:
+    try:
+        expected = sdk(data).SerializeToString()
+    except Exception as exc:  # the SDK refuses the whole request: so must we
+        cause = getattr(exc, "original_exception", exc)
+        event(f"both refuse: {type(exc).__name__} ({type(cause).__name__})")
+        with pytest.raises(Exception):  # noqa: B017 - the SDK's exception types are incidental
+            ours(data)
+        return
+    event("encoded")
+    actual = ours(data)
+    assert message_class.FromString(actual) == message_class.FromString(expected)
+    assert actual == expected
+
+
+@SETTINGS
+@given(span_batches())
+def test_spans_equal_the_sdk_encoding(batch):
+    assert_equivalent(encoder.encode_spans, sdk_encode_spans, ExportTraceServiceRequest, batch)
+
+
+@SETTINGS
+@given(log_batches())
+def test_log_records_equal_the_sdk_encoding(batch):
+    assert_equivalent(encoder.encode_logs, sdk_encode_logs, ExportLogsServiceRequest, batch)
+
+
+@SETTINGS
+@given(metrics_data())
+def test_metrics_equal_the_sdk_encoding(data):
+    assert_equivalent(encoder.encode_metrics, sdk_encode_metrics, ExportMetricsServiceRequest, data)

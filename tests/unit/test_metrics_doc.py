@@ -1,0 +1,44 @@
+"""docs/metrics.md lists exactly the instruments the code creates."""
+
+import re
+from pathlib import Path
+
+from vitalyst_otel.runtime_metrics import HOST_CONFIG, PROCESS_CONFIG
+
+ROOT = Path(__file__).parents[2]
+CREATE = re.compile(r"create_(?:counter|histogram|up_down_counter|observable_counter|observable_gauge|"
+                    r"observable_up_down_counter)\(\s*(?:name=)?\"([a-z0-9_.]+)\"")
+
+
+def instruments_in_code() -> set[str]:
+    names = set()
+    for path in (ROOT / "vitalyst_otel").rglob("*.py"):
+        if "demo" in path.parts or path.name == "doctor.py":
+            continue
+        names.update(CREATE.findall(path.read_text()))
+    return names | set(PROCESS_CONFIG)
+
+
+def instruments_in_doc() -> dict[str, str]:
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    doc = doc.split("## The metrics", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z0-9_.]+)` \|[^|]+\|[^|]*\|[^|]*\|([^|]+)\|", doc, re.M)
+    return {name: prometheus.strip() for name, prometheus in rows}
+
+
+def test_every_instrument_in_code_is_documented_and_every_documented_one_exists():
+    in_code, in_doc = instruments_in_code(), set(instruments_in_doc())
+    assert in_code - in_doc == set(), "instruments missing from docs/metrics.md"
+    assert in_doc - in_code == set(), "docs/metrics.md lists instruments the code does not create"
+
+
+def test_prometheus_names_follow_the_collectors_translation():
+    for name, prometheus in instruments_in_doc().items():
+        base = name.replace(".", "_")
+        assert f"`{base}" in prometheus, (name, prometheus)
+
+
+def test_host_metrics_are_documented_as_opt_in():
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    for name in HOST_CONFIG:
+        assert f"`{name}`" in doc
