@@ -134,11 +134,7 @@ def ours_formatter(sinks: Sinks):
 def ours_configure(sinks: Sinks):
     """Our handlers as configure() installs them on the root logger: the JSON console handler
     on stdout (here the sink) and the OTLP log bridge exporting to the receiver."""
-    import vitalyst_otel
-
-    os.environ.setdefault("OTEL_LOGS_EXPORTER", "otlp")
-    sys.stdout = sinks.text
-    handle = vitalyst_otel.configure()
+    handle = _configured(sinks)
     logger = logging.getLogger("bench.app")
     return _stdlib(logger, flush=lambda: handle.force_flush(10.0), stop=lambda: handle.shutdown(10.0),
                    otlp=True)
@@ -154,16 +150,25 @@ def _logger_provider(exporter):
     return provider
 
 
-def bridge_ours(sinks: Sinks):
-    """Our OTLP log bridge handler on an SDK LoggerProvider with the batch processor and our
-    OTLP/HTTP log exporter (as configure() builds it)."""
-    from vitalyst_otel.export.guard import exporter_for
-    from vitalyst_otel.logs.bridge import OtlpLogHandler
-    from vitalyst_otel.settings import Settings
+def _configured(sinks: Sinks, **env: str):
+    """``vitalyst_otel.configure()`` with ``env`` on top of the defaults, stdout on the sink."""
+    import vitalyst_otel
 
-    provider = _logger_provider(exporter_for("logs", Settings.load({}), {}))
-    logger = _logger(OtlpLogHandler(provider))
-    return _stdlib(logger, flush=provider.force_flush, stop=provider.shutdown, otlp=True)
+    os.environ.setdefault("OTEL_LOGS_EXPORTER", "otlp")
+    os.environ.update(env)
+    sys.stdout = sinks.text
+    return vitalyst_otel.configure()
+
+
+def bridge_ours(sinks: Sinks):
+    """Our OTLP log bridge alone, as configure() builds and installs it (traces, metrics and the
+    stdout JSON handler off), exporting to the receiver."""
+    handle = _configured(sinks, OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none",
+                         VITALYST_LOG_FORMAT="none")
+    logger = logging.getLogger("bench.app")
+    logger.setLevel(logging.INFO)  # with VITALYST_LOG_FORMAT=none the root level is left alone
+    return _stdlib(logger, flush=lambda: handle.force_flush(10.0), stop=lambda: handle.shutdown(10.0),
+                   otlp=True)
 
 
 def bridge_sdk(sinks: Sinks):
@@ -177,12 +182,26 @@ def bridge_sdk(sinks: Sinks):
 
 
 def ours_audit(sinks: Sinks):
-    """Hook for issue 4: one audit record (vitalyst_otel.audit.record). Fill in once it exists."""
+    """One audit record (issue 4) with configure()'s defaults: a JSON line on stdout and an OTLP
+    log record on the audit queue."""
     try:
-        from vitalyst_otel import audit  # noqa: F401
+        from vitalyst_otel import audit
     except ImportError as exc:
-        raise Unavailable("vitalyst_otel.audit does not exist yet (issue 4)") from exc
-    raise Unavailable("vitalyst_otel.audit exists: write this variant (benchmarks/log_variants.py)")
+        raise Unavailable(f"vitalyst_otel.audit does not exist ({exc})") from exc
+    handle = _configured(sinks)
+
+    def one() -> None:
+        audit.record("alice", "node.create", "node/42", "success", node_type="concept")
+
+    return Recorder(one, flush=lambda: handle.force_flush(10.0), stop=lambda: handle.shutdown(10.0), otlp=True)
+
+
+def ours_business(sinks: Sinks):
+    """One business-meter recording (issue 4), here as a ratio to a plain log line."""
+    from benchmarks.metric_variants import ours_business as setup
+
+    sys.stdout = sinks.text
+    return setup()
 
 
 SETUPS: dict[str, Setup] = {
@@ -196,6 +215,7 @@ SETUPS: dict[str, Setup] = {
     "bridge_ours": bridge_ours,
     "bridge_sdk": bridge_sdk,
     "ours_audit": ours_audit,
+    "ours_business": ours_business,
 }
 
 DESCRIPTIONS = {
@@ -206,7 +226,8 @@ DESCRIPTIONS = {
     "structlog_orjson": "structlog, JSONRenderer(orjson), BytesLogger, trace-id processor",
     "ours_formatter": "vitalyst_otel.logs.JsonFormatter on a StreamHandler",
     "ours_configure": "root logger as configure() leaves it: JSON stdout + OTLP bridge (exporting)",
-    "bridge_ours": "OtlpLogHandler only, LoggerProvider + batch + our OTLP/HTTP exporter",
+    "bridge_ours": "our OTLP bridge only, as configure() installs it (JSON stdout, traces, metrics off)",
     "bridge_sdk": "SDK LoggingHandler only, LoggerProvider + batch + SDK OTLP/HTTP exporter",
-    "ours_audit": "one audit record (issue 4, not yet)",
+    "ours_audit": "vitalyst_otel.audit.record(...) after configure(): JSON line + OTLP record",
+    "ours_business": "one business-meter recording (meters.validation_processed), configure()d",
 }

@@ -78,13 +78,23 @@ def otel_histogram():
 
 
 def ours_business():
-    """Hook for issue 4: one business-meter recording through our public API (e.g. a validation
-    counter or an enrichment duration). Fill in once the API exists."""
+    """One business-meter recording through our public API (issue 4): a validation-processed
+    counter add with its declared outcome attribute, after configure() (metrics exported to the
+    receiver; traces, logs and stdout JSON off)."""
+    import os
+
     try:
-        from vitalyst_otel import meters  # noqa: F401
+        import vitalyst_otel
+        from vitalyst_otel import meters
     except ImportError as exc:
-        raise Unavailable("business meters (issue 4) do not exist yet") from exc
-    raise Unavailable("vitalyst_otel.meters exists: write this variant (benchmarks/metric_variants.py)")
+        raise Unavailable(f"business meters (issue 4) do not exist ({exc})") from exc
+    os.environ.update(OTEL_TRACES_EXPORTER="none", OTEL_LOGS_EXPORTER="none", VITALYST_LOG_FORMAT="none")
+    handle = vitalyst_otel.configure()
+
+    def one() -> None:
+        meters.validation_processed("valid")
+
+    return Recorder(one, lambda: handle.force_flush(10.0), lambda: handle.shutdown(10.0))
 
 
 SETUPS: dict[str, Callable] = {
@@ -103,5 +113,5 @@ DESCRIPTIONS = {
     "otel_counter": "SDK Counter.add(1, {2 attributes}), OTLP periodic reader",
     "prom_histogram": "prometheus_client Histogram.labels(...).observe()",
     "otel_histogram": "SDK Histogram.record(v, {2 attributes}); ratio vs prom_histogram",
-    "ours_business": "one business-meter recording (issue 4, not yet)",
+    "ours_business": "vitalyst_otel.meters.validation_processed('valid') after configure()",
 }
