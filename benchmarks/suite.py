@@ -116,6 +116,8 @@ class Context:
             "OTEL_SERVICE_NAME": f"bench-{variant}",
             # Metric exports happen inside the measured window (the default interval is 60 s).
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            # Audit records the queue cannot take go to a fallback file: keep it out of the tree.
+            "VITALYST_AUDIT_FALLBACK_FILE": str(self.logs / f"audit-fallback-{variant}.jsonl"),
         })
         env.update(extra)
         return env
