@@ -1,0 +1,187 @@
+"""The application variants: the same trivial FastAPI app, instrumented each way we compare.
+
+Each builder runs in a fresh benchmark process and returns a :class:`Built` with the app and how
+to flush and stop its telemetry. Instrumented variants export for real over OTLP/HTTP to the
+endpoint in ``OTEL_EXPORTER_OTLP_ENDPOINT`` (the benchmark receiver, or a closed port for the
+collector-down benchmark). To add a variant: write a builder, add it to :data:`BUILDERS`, and name
+it in the benchmark's variant list (benchmarks/suite.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+ROUTE = "/items/{item_id}"
+
+
+class Unavailable(Exception):
+    """The variant cannot run on this installation (a package or feature is missing); the
+    suite reports it as skipped with this message."""
+
+
+@dataclass
+class Built:
+    app: object
+    flush: Callable[[], None] = lambda: None
+    shutdown: Callable[[float], object] = lambda timeout: None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recorder:
+    """A logging or metric-API variant: ``one()`` makes one call; ``flush()`` empties export
+    queues; ``stop()`` shuts down; ``otlp`` says whether it exports log records."""
+
+    one: Callable[[], None]
+    flush: Callable[[], object] = lambda: None
+    stop: Callable[[], object] = lambda: None
+    otlp: bool = False
+
+
+def endpoint() -> str:
+    return os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318").rstrip("/")
+
+
+def fastapi_supports_telemetry() -> bool:
+    import inspect
+
+    from fastapi import FastAPI
+
+    return "telemetry" in inspect.signature(FastAPI.__init__).parameters
+
+
+def make_app(native: bool | None):
+    """The benchmark app. ``native=False`` switches FastAPI's own telemetry off (where the
+    installed FastAPI has it), ``True`` leaves it on, ``None`` leaves FastAPI's defaults."""
+    from fastapi import FastAPI
+
+    if native is None or not fastapi_supports_telemetry():
+        if native is True:
+            raise Unavailable("the installed FastAPI has no native telemetry (FastAPI(telemetry=...))")
+        app = FastAPI()
+    elif native:
+        app = FastAPI(telemetry={"tracing": True, "metrics": True, "logs": True})
+    else:
+        app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
+
+    @app.get(ROUTE)
+    async def read_item(item_id: int):
+        return {"item_id": item_id, "name": "widget", "in_stock": True}
+
+    return app
+
+
+def sdk_providers():
+    """The SDK as its documentation sets it up: global tracer and meter providers, batch span
+    processor and periodic metric reader, OTLP/HTTP exporters (SDK defaults otherwise; the export
+    interval comes from OTEL_METRIC_EXPORT_INTERVAL, which the suite sets)."""
+    from opentelemetry import metrics, trace
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    base = endpoint()
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "bench")})
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+    meter_provider = MeterProvider(resource=resource, metric_readers=[
+        PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=f"{base}/v1/metrics"))])
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(meter_provider)
+
+    def flush() -> None:
+        tracer_provider.force_flush()
+        meter_provider.force_flush()
+
+    def shutdown(timeout: float) -> None:
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+    return tracer_provider, meter_provider, flush, shutdown
+
+
+def build_plain() -> Built:
+    return Built(make_app(native=False))
+
+
+def build_contrib() -> Built:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    tracer_provider, meter_provider, flush, shutdown = sdk_providers()
+    app = make_app(native=None)  # as a user has it: FastAPI's defaults, contrib added
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return Built(app, flush, shutdown)
+
+
+def build_native() -> Built:
+    _, _, flush, shutdown = sdk_providers()
+    return Built(make_app(native=True), flush, shutdown)
+
+
+def build_pfi() -> Built:
+    try:
+        from prometheus_fastapi_instrumentator import Instrumentator
+    except ImportError as exc:
+        raise Unavailable(f"prometheus-fastapi-instrumentator is not installed ({exc})") from exc
+    app = make_app(native=False)
+    Instrumentator().instrument(app)
+    return Built(app)
+
+
+def _ours(**env: str) -> Built:
+    os.environ.update(env)
+    os.environ.setdefault("OTEL_LOGS_EXPORTER", "otlp")
+    import vitalyst_otel
+
+    app = make_app(native=None)  # ours decides about FastAPI's native telemetry itself
+    handle = vitalyst_otel.configure(app=app)
+    return Built(app, lambda: handle.force_flush(10.0), handle.shutdown)
+
+
+def build_ours() -> Built:
+    return _ours()
+
+
+def build_ours_sampled10() -> Built:
+    return _ours(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0.1")
+
+
+BUILDERS: dict[str, Callable[[], Built]] = {
+    "plain": build_plain,
+    "contrib": build_contrib,
+    "native": build_native,
+    "pfi": build_pfi,
+    "ours": build_ours,
+    "ours_sampled10": build_ours_sampled10,
+    # collector-down benchmark: the same as ``ours``/``contrib``; the suite points the endpoint
+    # at a closed port for the *_down variants.
+    "ours_up": build_ours,
+    "ours_down": build_ours,
+    "contrib_down": build_contrib,
+}
+
+DESCRIPTIONS = {
+    "plain": "FastAPI, native telemetry off, no instrumentation",
+    "contrib": "contrib FastAPIInstrumentor + SDK (BatchSpanProcessor, PeriodicExportingMetricReader, OTLP/HTTP)",
+    "native": "FastAPI native telemetry + the same SDK set-up",
+    "pfi": "prometheus-fastapi-instrumentator (metrics only, no export)",
+    "ours": "vitalyst_otel.configure(app=app), defaults, traces+metrics+logs over OTLP/HTTP",
+    "ours_sampled10": "ours with OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG=0.1",
+    "ours_up": "ours, receiver up",
+    "ours_down": "ours, receiver down (connection refused)",
+    "contrib_down": "contrib + SDK, receiver down (reference)",
+}
+
+
+def build(name: str) -> Built:
+    try:
+        builder = BUILDERS[name]
+    except KeyError:
+        raise Unavailable(f"no app variant named {name!r}") from None
+    return builder()
