@@ -24,7 +24,7 @@ GROUPS = [
     ("Logging and redaction", ("VITALYST_LOG", "VITALYST_REDACT", "OTEL_LOG_LEVEL")),
     ("Runtime metrics and cardinality", ("VITALYST_RUNTIME", "VITALYST_HOST", "VITALYST_METRIC_CARDINALITY")),
     ("Health, audit and security", ("VITALYST_HEALTH", "VITALYST_AUDIT", "VITALYST_HASH", "VITALYST_SECURITY")),
-    ("Shutdown", ("VITALYST_SHUTDOWN",)),
+    ("Process", ("VITALYST_SHUTDOWN", "VITALYST_GC")),
 ]
 
 

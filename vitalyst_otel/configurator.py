@@ -357,9 +357,12 @@ def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.fastapi import AppPatch
     from vitalyst_otel.http_server import HttpServerTelemetry
 
+    on_started = None
+    if handle.settings.gc_freeze:
+        from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_urls, security=handle.security,
-                                      errors=handle.errors, hasher=handle.hasher)
+                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 

@@ -64,7 +64,8 @@ class HttpServerTelemetry:
     """Tracer, instruments and caches shared by every request of every instrumented app."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
-                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None):
+                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None,
+                 on_started=None):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
 
@@ -72,25 +73,33 @@ class HttpServerTelemetry:
         self.duration = meter.create_histogram(
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
-        self.active = meter.create_up_down_counter(
-            "http.server.active_requests", unit="{request}",
+        # Counted here and reported at each collection: two dictionary updates per request instead
+        # of two SDK measurements (attribute validation, hashing, a lock each).
+        self.in_flight: dict[tuple, list] = {}
+        self.active = meter.create_observable_up_down_counter(
+            "http.server.active_requests", callbacks=[self._observe_active], unit="{request}",
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
         self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
         self.security = security
         self.errors = errors
+        self.on_started = on_started
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_attrs: dict[tuple, dict] = {}
-        self._active_attrs: dict[tuple, dict] = {}
 
-    def active_attributes(self, method: str, scheme: str) -> dict:
+    def active_counter(self, method: str, scheme: str) -> list:
+        """The one-element list holding the in-flight count of (method, scheme)."""
         key = (method, scheme)
-        attrs = self._active_attrs.get(key)
-        if attrs is None:
-            attrs = {"http.request.method": method, "url.scheme": scheme}
-            if len(self._active_attrs) < _CACHE_LIMIT:
-                self._active_attrs[key] = attrs
-        return attrs
+        counter = self.in_flight.get(key)
+        if counter is None:
+            counter = self.in_flight.setdefault(key, [0])
+        return counter
+
+    def _observe_active(self, options):
+        from opentelemetry.metrics import Observation
+
+        return [Observation(counter[0], {"http.request.method": method, "url.scheme": scheme})
+                for (method, scheme), counter in list(self.in_flight.items())]
 
     def duration_attributes(self, method: str, scheme: str, route: str | None, status: int,
                             version: str | None, error: str | None) -> dict:
@@ -118,8 +127,19 @@ class ServerTelemetryMiddleware:
         self.app = app
         self.telemetry = telemetry
 
+    def _watch_startup(self, send):
+        async def watching_send(message):
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                self.telemetry.on_started()
+
+        return watching_send
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or SCOPE_KEY in scope:
+            if scope["type"] == "lifespan" and self.telemetry.on_started is not None:
+                await self.app(scope, receive, self._watch_startup(send))
+                return
             await self.app(scope, receive, send)
             return
         telemetry = self.telemetry
@@ -182,8 +202,8 @@ class ServerTelemetryMiddleware:
             request_id=clean_request_id(request_id.decode("latin-1")) if request_id is not None else None,
             method=method, client_address=client_address, scope=scope, entry_root_path=entry_root)
         facts_token = current_request.set(facts)
-        active_attrs = telemetry.active_attributes(method, scheme)
-        telemetry.active.add(1, active_attrs)
+        in_flight = telemetry.active_counter(method, scheme)
+        in_flight[0] += 1
         status_holder = [0]
 
         async def send_wrapper(message):
@@ -212,19 +232,21 @@ class ServerTelemetryMiddleware:
             if failure is None and (status >= 500 or not status):
                 failure = str(status) if status else "incomplete_response"
             if span.is_recording():
+                final = {}
                 if route is not None:
                     span.update_name(f"{method} {route}" if method != "_OTHER" else f"HTTP {route}")
-                    span.set_attribute("http.route", route)
+                    final["http.route"] = route
                 if status:
-                    span.set_attribute("http.response.status_code", status)
+                    final["http.response.status_code"] = status
                 if failure is not None:
-                    span.set_attribute("error.type", failure)
+                    final["error.type"] = failure
                     span.set_status(Status(StatusCode.ERROR))
+                span.set_attributes(final)
             # Recorded while the span is current, so the measurement can carry it as an exemplar.
             telemetry.duration.record(
                 perf_counter() - start,
                 telemetry.duration_attributes(method, scheme, route, status, version, failure))
-            telemetry.active.add(-1, active_attrs)
+            in_flight[0] -= 1
             span.end()
             current_request.reset(facts_token)
             otel_context.detach(token)
