@@ -301,9 +301,11 @@ def _logs(handle: Telemetry) -> None:
         bridge_exporters.append(handle.capture.log_exporter)
     _logs.set_logger_provider(provider)
     handle.logger_provider = provider
+    status = handle.statuses.get("logs")
     handle.log_queue = BatchQueue(
         bridge_exporters, "logs", max_queue=batch.max_queue_size, max_batch=batch.max_export_batch_size,
-        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None)
+        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None,
+        on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.console import CompactConsoleSpanExporter
 from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
+from vitalyst_otel.export.span_processor import QueueSpanProcessor
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
 
@@ -52,17 +53,15 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, stat
     batch = settings.span_batch
     for name in settings.traces_exporters:
         if name == "console":
-            exporter = CompactConsoleSpanExporter()
+            exporter, on_full = CompactConsoleSpanExporter(), None
         else:
             exporter = exporter_for("traces", settings, statuses)
+            on_full = (lambda status: lambda items: status.dropped(len(items)))(statuses["traces"])
         closers.append(exporter)
-        provider.add_span_processor(BatchSpanProcessor(
-            RedactingSpanExporter(exporter, redactor),
-            max_queue_size=batch.max_queue_size,
-            schedule_delay_millis=batch.schedule_delay_ms,
-            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-            export_timeout_millis=batch.export_timeout_ms,
-        ))
+        provider.add_span_processor(QueueSpanProcessor(BatchQueue(
+            [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=batch.max_queue_size,
+            max_batch=batch.max_export_batch_size, delay_s=batch.schedule_delay_ms / 1000,
+            on_full=on_full)))
     if extra_exporter is not None:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 

@@ -102,7 +102,13 @@ class BatchQueue:
             self.on_success(batch)
 
     def _drain(self, deadline: float | None = None) -> bool:
-        with self._export_lock:
+        wait = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._export_lock.acquire(timeout=wait):
+            # An export is stuck (a collector that does not answer): do not wait for it.
+            if self._stopped:
+                self._refuse(self._take_all())
+            return False
+        try:
             while True:
                 batch = self._take()
                 if not batch:
@@ -111,6 +117,8 @@ class BatchQueue:
                     self._refuse(batch + self._take_all())
                     return False
                 self._export(batch)
+        finally:
+            self._export_lock.release()
 
     def _take_all(self) -> list:
         with self._lock:
@@ -129,7 +137,9 @@ class BatchQueue:
         return self._drain(time.monotonic() + timeout_s)
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
-        """Export what is queued within ``timeout_s``; what is left is refused (``on_full``)."""
+        """Export what is queued within ``timeout_s`` (an export already under way, or one that
+        starts now, is bounded by the exporter's own deadline); what is left is refused
+        (``on_full``)."""
         if self._stopped:
             return True
         self._stopped = True

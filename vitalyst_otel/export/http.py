@@ -111,7 +111,8 @@ class OtlpHttpSender:
         reason = f"HTTP {response.status}" + (f" (retry after {retry_after})" if retry_after else "")
         return SendResult(ok, response.status, "" if ok else reason, payload)
 
-    def send(self, body: bytes, deadline: float | None = None, retry: bool = True) -> SendResult:
+    def send(self, body: bytes, deadline: float | None = None, retry: bool = True,
+             on_retry=None) -> SendResult:
         """POST one payload; retries (if ``retry``) while it may. ``deadline`` (monotonic) caps
         the whole call."""
         if self._gzip:
@@ -133,6 +134,8 @@ class OtlpHttpSender:
                 backoff = min(2**attempt, 30) * random.uniform(0.8, 1.2)
                 if attempt == 0 and result.status is None:
                     backoff = 0.05  # one quick retry: a pooled connection may just have gone stale
+                elif on_retry is not None:
+                    on_retry(result.reason)
                 attempt += 1
                 if backoff >= end - time.monotonic():
                     return result

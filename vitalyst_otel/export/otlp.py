@@ -65,7 +65,7 @@ class _Exporting:
         retry = self._deadline is None and self.status.healthy
         if self._deadline is not None:
             deadline = self._deadline if deadline is None else min(deadline, self._deadline)
-        result = self.sender.send(body, deadline, retry=retry)
+        result = self.sender.send(body, deadline, retry=retry, on_retry=self.status.attempt_failed)
         if result.ok:
             self.status.succeeded()
             return True

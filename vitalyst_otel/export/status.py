@@ -17,6 +17,7 @@ import weakref
 from dataclasses import dataclass
 
 _log = logging.getLogger("vitalyst_otel.export")
+QUEUE_FULL_REPEAT_S = 300.0
 
 
 @dataclass
@@ -44,6 +45,9 @@ class ExportStatus:
         self.failed_batches = 0
         self.dropped_items = 0
         self.outage_failures = 0
+        self.outage_dropped = 0
+        self.queue_full_warned = -QUEUE_FULL_REPEAT_S
+        self.queue_dropped_since_warning = 0
         self.last_error: str | None = None
         reinit = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (me := reinit()) and me._new_lock())
@@ -58,11 +62,46 @@ class ExportStatus:
             if self.healthy:
                 return
             self.healthy = True
-            lost, lasted = self.outage_failures, now - self.outage_started
-            self.outage_failures = 0
+            lost, dropped = self.outage_failures, self.outage_dropped
+            lasted = now - self.outage_started
+            self.outage_failures = self.outage_dropped = 0
         _log.warning(
-            "Export of %s to %s recovered after %.1f s; %d batch(es) were not delivered.",
-            self.signal, self.endpoint, lasted, lost,
+            "Export of %s to %s recovered after %.1f s; %d batch(es) were not delivered, %d "
+            "item(s) dropped from the full queue.", self.signal, self.endpoint, lasted, lost, dropped)
+
+    def attempt_failed(self, reason: str) -> None:
+        """An attempt failed and will be retried: the outage starts now (one warning), the batch
+        is not lost yet."""
+        with self._lock:
+            if not self.healthy:
+                return
+            self.healthy = False
+            self.outage_started = self.last_failure = self._clock()
+            self.last_error = reason
+        self._warn(reason)
+
+    def dropped(self, items: int) -> None:
+        """Items refused because the export queue was full. During an outage that is expected
+        and only counted (the recovery line gives the number); otherwise the exporter cannot keep
+        up, which is said at most once every QUEUE_FULL_REPEAT_S seconds."""
+        with self._lock:
+            now = self._clock()
+            self.dropped_items += items
+            self.outage_dropped += items
+            self.queue_dropped_since_warning += items
+            if not self.healthy or now - self.queue_full_warned < QUEUE_FULL_REPEAT_S:
+                return
+            self.queue_full_warned = now
+            count, self.queue_dropped_since_warning = self.queue_dropped_since_warning, 0
+        _log.warning("The %s export queue is full: %d item(s) dropped; the exporter cannot keep up "
+                     "with what the application produces (the application is not affected).",
+                     self.signal, count)
+
+    def _warn(self, reason: str) -> None:
+        _log.warning(
+            "Export of %s to %s failed (%s); telemetry for this signal is dropped until it "
+            "recovers. The application is not affected; one line will say when it recovers.",
+            self.signal, self.endpoint, reason,
         )
 
     def failed(self, reason: str, items: int = 0) -> None:
@@ -77,11 +116,7 @@ class ExportStatus:
                 return
             self.healthy = False
             self.outage_started = now
-        _log.warning(
-            "Export of %s to %s failed (%s); telemetry for this signal is dropped until it "
-            "recovers. The application is not affected; one line will say when it recovers.",
-            self.signal, self.endpoint, reason,
-        )
+        self._warn(reason)
 
     def snapshot(self) -> StatusSnapshot:
         with self._lock:
