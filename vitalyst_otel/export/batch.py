@@ -150,7 +150,10 @@ class BatchQueue:
         done = self._drain(deadline)
         for exporter in self.exporters:
             try:
-                exporter.shutdown()
+                exporter.shutdown()  # also aborts an export that is still under way
             except Exception:  # noqa: BLE001
                 _log.debug("exporter shutdown failed", exc_info=True)
+        if self._thread is not None and self._thread.is_alive():
+            # Let an aborted in-flight batch reach on_failure (the audit fallback) before we go.
+            self._thread.join(max(0.0, deadline - time.monotonic()) + 1.0)
         return done

@@ -20,6 +20,8 @@ class Recorder:
 
     def shutdown(self):
         self.shut = True
+        if self.hold is not None:
+            self.hold.set()  # like a real exporter, shutdown aborts an export under way
 
 
 def test_batches_are_exported_by_the_worker_in_order():
