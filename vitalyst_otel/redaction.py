@@ -119,7 +119,7 @@ class Redactor:
         if self._text is None or not text:
             return text
         # Every pattern needs one of these characters (or a Bearer/Basic scheme): most messages
-        # have none and skip the regular expression.
+        # have none and skip the full expression.
         if "=" not in text and ":" not in text and "@" not in text and "earer" not in text \
                 and "asic " not in text and "EARER" not in text and "ASIC " not in text:
             return text

@@ -16,8 +16,25 @@ import traceback
 from typing import Any
 
 import orjson
+from opentelemetry.context import get_current
 from opentelemetry.trace import get_current_span
 from pythonjsonlogger.core import RESERVED_ATTRS, BaseJsonFormatter
+
+try:  # the context key the API stores the current span under: one dict lookup per line
+    from opentelemetry.trace.propagation import _SPAN_KEY
+except ImportError:  # pragma: no cover - a future API that moved it
+    _SPAN_KEY = None
+
+
+def current_span_context():
+    """The current span's context (invalid outside a span), without the API's generic checks."""
+    if _SPAN_KEY is None:
+        return get_current_span().get_span_context()
+    span = get_current().get(_SPAN_KEY)
+    return span.get_span_context() if span is not None else _INVALID
+
+
+_INVALID = get_current_span().get_span_context()
 
 from vitalyst_otel.redaction import Redactor
 
@@ -37,12 +54,12 @@ class _Clock:
         self._second = -1
         self._prefix = ""
 
-    def format(self, created: float) -> str:
+    def format(self, created: float, msecs: float | None = None) -> str:
         second = int(created)
         if second != self._second:
             self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return f"{self._prefix}.{int((created - second) * 1000):03d}Z"
+        return f"{self._prefix}.{int(msecs if msecs is not None else (created - second) * 1000):03d}Z"
 
 
 def exception_fields(exc_info) -> dict[str, str]:
@@ -77,13 +94,13 @@ class JsonFormatter(BaseJsonFormatter):
         if redactor is not None:
             message = redactor.text(message)
         data: dict[str, Any] = {
-            "timestamp": self._clock.format(record.created),
+            "timestamp": self._clock.format(record.created, record.msecs),
             "level": record.levelname,
             "logger": record.name,
             "message": message,
             "service.name": self.service_name,
         }
-        context = get_current_span().get_span_context()
+        context = current_span_context()
         if context.is_valid:
             span_id, ids = self._ids
             if span_id != context.span_id:
