@@ -32,7 +32,7 @@ HOST_CONFIG: dict[str, list[str] | None] = {
 _UNLIMITED = 1 << 60
 
 
-def _own_cgroups(proc_cgroup: str) -> tuple[str, str]:
+def own_cgroups(proc_cgroup: str) -> tuple[str, str]:
     """This process's cgroup paths from /proc/self/cgroup: (cgroup v2, cgroup v1 memory)."""
     v2 = v1 = "/"
     try:
@@ -74,7 +74,7 @@ def memory_limit(root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cg
     namespace, a child cgroup made for one process) /proc/self/cgroup says where it is, and
     directories the mount does not show are passed over.
     """
-    v2, v1 = _own_cgroups(proc_cgroup)
+    v2, v1 = own_cgroups(proc_cgroup)
     candidates = [*_up_to_root(root, v2, "memory.max"), *_up_to_root(f"{root}/memory", v1, "memory.limit_in_bytes")]
     limits = [limit for limit in map(_read_limit, candidates) if limit is not None]
     return min(limits) if limits else None
