@@ -84,6 +84,7 @@ def demo_env(otlp_http: str, **extra: str) -> dict[str, str]:
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_BLRP_SCHEDULE_DELAY": "200",
         **DEMO_CREDENTIALS,
+        "PYTHONUNBUFFERED": "1",  # stdout (JSON logs) reaches its file as it is written: tests read it live
         "DEMO_ENRICH_LATENCY_MS": "20",
         "DEMO_ENRICH_FAILURE_RATE": "0",
         **extra,

@@ -158,7 +158,7 @@ class Stack:
         """``scrape_interval`` is also the rule evaluation interval. Alertmanager sends to
         ``http://127.0.0.1:<alert_relay_port>/alerts/<receiver>`` with the bearer token in
         ``<alert_token_dir>/<receiver>.token`` (default ``<state_dir>/alertmanager-secrets``,
-        where missing tokens are generated); ``alert_group_wait`` shortens every route's
+        where missing tokens are generated; a given directory must hold them all); ``alert_group_wait`` shortens every route's
         group_wait and group_interval (tests)."""
         self.state_dir = Path(state_dir).resolve()
         self.root = Path(root).resolve()
@@ -325,7 +325,8 @@ class Stack:
         """prometheus/alertmanager.yml sending to the stack's relay port with the stack's tokens."""
         source = self.root / "prometheus" / "alertmanager.yml"
         text, _ = render_alertmanager_config(source, self.alert_relay_url, self.token_dir,
-                                             group_wait=self.alert_group_wait)
+                                             group_wait=self.alert_group_wait,
+                                             create_tokens=self.alert_token_dir is None)
         rendered = self.state_dir / "alertmanager.yml"
         rendered.write_text(f"# Rendered by `vitalyst-otel stack` from {source}; edit that file instead.\n" + text)
         return rendered
