@@ -158,8 +158,8 @@ class Stack:
         """``scrape_interval`` is also the rule evaluation interval. Alertmanager sends to
         ``http://127.0.0.1:<alert_relay_port>/alerts/<receiver>`` with the bearer token in
         ``<alert_token_dir>/<receiver>.token`` (default ``<state_dir>/alertmanager-secrets``,
-        where missing tokens are generated; a given directory must hold them all); ``alert_group_wait`` shortens every route's
-        group_wait and group_interval (tests)."""
+        where missing tokens are generated; a given directory must hold them all);
+        ``alert_group_wait`` shortens every route's group_wait and group_interval (tests)."""
         self.state_dir = Path(state_dir).resolve()
         self.root = Path(root).resolve()
         self.ports = ports or Ports()
@@ -303,7 +303,7 @@ class Stack:
         }
         config.setdefault("global", {}).update(
             scrape_interval=self.scrape_interval, evaluation_interval=self.scrape_interval)
-        if [str(p) for p in config.get("rule_files") or []] != ["rules/*.yml"]:
+        if [str(f) for f in config.get("rule_files") or []] != ["rules/*.yml"]:
             self.notes.append(f"prometheus: rule_files {config.get('rule_files')} replaced by the rendered "
                               "copy of prometheus/rules")
         config["rule_files"] = [str(self.rules_dir / "*.yml")]
