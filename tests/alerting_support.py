@@ -4,22 +4,22 @@ The shipped configuration sends to a webhook relay on 127.0.0.1:9095 and reads b
 from /etc/alertmanager/secrets (docs/alerting.md). A test cannot rely on either, so
 :func:`render_alertmanager_config` rewrites just those two things, keeping the routing,
 grouping and inhibition under test exactly as shipped, and :class:`WebhookRecorder` is the
-receiver the test runs.
+receiver the test runs. The local stack renders the same way (its relay port and token
+directory are options), so a test can also run the recorder on the session stack's relay port.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
+import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import yaml
 
 from tests.naming_contract import ROOT
+from vitalyst_otel.stack.alerting import render_alertmanager_config as stack_render
 
 ALERTMANAGER_CONFIG = ROOT / "prometheus" / "alertmanager.yml"
 
@@ -27,33 +27,33 @@ ALERTMANAGER_CONFIG = ROOT / "prometheus" / "alertmanager.yml"
 def render_alertmanager_config(
     webhook_base_url: str, secrets_dir: Path, source: Path = ALERTMANAGER_CONFIG, group_wait: str | None = None
 ) -> tuple[str, dict[str, str]]:
-    """The shipped Alertmanager configuration, pointed at a test webhook server.
+    """The shipped Alertmanager configuration, pointed at a test webhook server, with the tokens
+    of ``secrets_dir`` (random ones written where missing), by the stack's own renderer
+    (vitalyst_otel/stack/alerting.py). Returns the YAML text and the token of each receiver."""
+    return stack_render(source, webhook_base_url, secrets_dir, group_wait=group_wait)
 
-    Every webhook URL keeps its path but gets the scheme, host and port of
-    ``webhook_base_url``; every ``credentials_file`` is replaced by a file in ``secrets_dir``
-    holding a fresh random token. ``group_wait`` (e.g. "1s") shortens the wait of every route
-    so that a test does not sit through the production delays. Returns the YAML text and the
-    token of each receiver, so the test can check the Authorization header it receives.
-    """
-    config = yaml.safe_load(source.read_text())
-    base = urlsplit(webhook_base_url)
-    tokens: dict[str, str] = {}
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    for receiver in config["receivers"]:
-        for hook in receiver.get("webhook_configs", []):
-            url = urlsplit(hook["url"])
-            hook["url"] = urlunsplit((base.scheme, base.netloc, url.path, url.query, ""))
-            auth = hook.setdefault("http_config", {}).setdefault("authorization", {})
-            token = tokens.setdefault(receiver["name"], secrets.token_hex(16))
-            token_file = secrets_dir / f"{receiver['name']}.token"
-            token_file.write_text(token)
-            auth["credentials_file"] = str(token_file)
-    if group_wait is not None:
-        routes = [config["route"], *config["route"].get("routes", [])]
-        for route in routes:
-            route["group_wait"] = group_wait
-            route["group_interval"] = group_wait
-    return yaml.safe_dump(config, sort_keys=False), tokens
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def seconds(duration: str) -> float:
+    """A Prometheus duration ("1h30m", "10m", "500ms") in seconds."""
+    parts = _DURATION.findall(duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a Prometheus duration: {duration!r}")
+    return sum(int(n) * _SECONDS[u] for n, u in parts)
+
+
+def shorter_for(factor: float = 60) -> Callable[[dict], None]:
+    """A rule edit for ``Stack.render_rules``: every alert's ``for`` divided by ``factor`` (by
+    default a minute becomes a second), at least one second. Nothing else changes."""
+
+    def edit(rule: dict) -> None:
+        if "for" in rule:
+            rule["for"] = f"{max(1, round(seconds(str(rule['for'])) / factor))}s"
+
+    return edit
 
 
 @dataclass
@@ -72,11 +72,19 @@ class Delivery:
     def alertnames(self) -> set[str]:
         return {a["labels"].get("alertname", "") for a in self.payload.get("alerts", [])}
 
+    def firing(self, alertname: str, **labels: str) -> list[dict]:
+        """The firing alerts of this notification named ``alertname`` with these labels."""
+        return [a for a in self.payload.get("alerts", [])
+                if a.get("status") == "firing" and a["labels"].get("alertname") == alertname
+                and all(a["labels"].get(k) == v for k, v in labels.items())]
+
 
 @dataclass
 class WebhookRecorder:
-    """A webhook receiver on 127.0.0.1 that records what Alertmanager posts to it."""
+    """A webhook receiver on 127.0.0.1 that records what Alertmanager posts to it; on ``port``
+    (e.g. the stack's relay port) or on a free one."""
 
+    port: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,7 +105,7 @@ class WebhookRecorder:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -11,7 +11,9 @@ dashboards:
 - :data:`FAULT_ONLY` and :data:`CONDITIONAL` list the names that a healthy demo run does not
   produce, with the reason and how the live test makes them appear;
 - :data:`COLLECTOR_METRICS` is the one place that lists the collector's own metric names the
-  rules and dashboards rely on, and how each was checked.
+  rules and dashboards rely on, and how each was checked;
+- :func:`documented_metrics` and :func:`prometheus_series` read the table of docs/metrics.md
+  (each instrument and the Prometheus series the doc promises for it).
 
 Pure Python, no server: importable from unit and integration tests alike.
 """
@@ -29,6 +31,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "prometheus" / "rules"
 DASHBOARDS_DIR = ROOT / "grafana" / "dashboards"
+METRICS_DOC = ROOT / "docs" / "metrics.md"
 
 #: The scrape job of the collector's own metrics (port 8888) in prometheus/prometheus.yml.
 COLLECTOR_JOB = "otelcol"
@@ -36,36 +39,47 @@ COLLECTOR_JOB = "otelcol"
 # --------------------------------------------------------------------------------------------
 # Names that are not there in a healthy run
 
-#: Names that exist only once something has gone wrong. The live test triggers the fault named
-#: here before it looks for them.
+#: The fault the live test causes for the FAULT_ONLY names: the collector restarted with
+#: tests/support/collector-faults.yaml, which adds to every pipeline an exporter towards a
+#: backend that accepts connections and never answers (1 s timeout, no retries, a queue of one
+#: request), and a burst of traces, metrics and logs sent to it.
+FAULT_TRIGGER = "tests/support/collector-faults.yaml: an exporter whose backend never answers"
+
+#: Names that exist only once something has gone wrong, with the reason and the trigger. The
+#: live test triggers the fault (FAULT_TRIGGER) before it looks for them.
 FAULT_ONLY: Mapping[str, str] = {
     "otelcol_exporter_send_failed_spans": (
-        "created on the first span an exporter drops after its retries; "
-        "trigger: point the traces exporter at a closed port"
+        "created on the first span an exporter gives up on (after its retries); "
+        "trigger: a traces exporter whose backend never answers, retries off"
     ),
     "otelcol_exporter_send_failed_metric_points": (
-        "created on the first failed metrics export; trigger: stop the metrics backend"
+        "created on the first failed metrics export; the shipped metrics path, the pull-based "
+        "prometheus exporter, cannot fail to send, a push exporter (remote write, a gateway) can; "
+        "trigger: a metrics exporter whose backend never answers, retries off"
     ),
     "otelcol_exporter_send_failed_log_records": (
-        "created on the first failed log export; trigger: the Elasticsearch stand-in answers 5xx"
+        "created on the first failed log export; "
+        "trigger: a logs exporter whose backend never answers, retries off"
     ),
     "otelcol_exporter_enqueue_failed_spans": (
-        "created when a sending queue is full; trigger: tiny queue_size and a dead backend"
+        "created when a sending queue is full; trigger: that exporter's queue of one request "
+        "and a burst of trace requests while its one consumer waits for the backend"
     ),
     "otelcol_exporter_enqueue_failed_metric_points": (
-        "created when a sending queue is full; trigger: tiny queue_size and a dead backend"
+        "created when a sending queue is full; trigger: as for spans, with metric requests"
     ),
     "otelcol_exporter_enqueue_failed_log_records": (
-        "created when a sending queue is full; trigger: tiny queue_size and a dead backend"
+        "created when a sending queue is full; trigger: as for spans, with log requests"
     ),
 }
 
 #: Names that depend on the environment rather than on a fault.
 CONDITIONAL: Mapping[str, str] = {
     "vitalyst_process_memory_limit_bytes": (
-        "read from cgroup v2 memory.max; absent when the process runs without a memory limit. "
-        "The live test runs the demo under a limit (e.g. systemd-run -p MemoryMax=) or skips "
-        "this name with that reason"
+        "the lowest memory limit on the process's cgroup path (v2 memory.max, v1 "
+        "memory.limit_in_bytes); absent when the process runs without a memory limit. The live "
+        "test runs the demo in a child cgroup with a limit it sets; where it cannot make one "
+        "and there is no limit, it checks that the series is absent and says so"
     ),
 }
 
@@ -392,3 +406,25 @@ def referenced_metrics(
             if name not in recorded:
                 found.setdefault(name, []).append(expression)
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# docs/metrics.md
+
+
+def documented_metrics(doc: Path = METRICS_DOC) -> dict[str, str]:
+    """Each OTel instrument of the table in docs/metrics.md, with its "Prometheus series" cell."""
+    text = doc.read_text().split("## The metrics", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z0-9_.]+)` \|[^|]+\|[^|]*\|[^|]*\|([^|]+)\|", text, re.M)
+    return {name: prometheus.strip() for name, prometheus in rows}
+
+
+def prometheus_series(cell: str) -> list[str]:
+    """The series names a "Prometheus series" cell states: "`x_seconds_bucket`, `_sum`,
+    `_count`" are x_seconds_bucket, x_seconds_sum and x_seconds_count."""
+    names = re.findall(r"`([A-Za-z0-9_:]+)`", cell)
+    if not names:
+        return []
+    first, suffixes = names[0], [n for n in names[1:] if n.startswith("_")]
+    base = first.rsplit("_", 1)[0] if suffixes else first
+    return [first, *(base + suffix for suffix in suffixes)]

@@ -32,22 +32,52 @@ HOST_CONFIG: dict[str, list[str] | None] = {
 _UNLIMITED = 1 << 60
 
 
-def memory_limit(root: str = "/sys/fs/cgroup") -> int | None:
-    """The memory limit of this process's cgroup in bytes, or None when there is none."""
-    for path in (f"{root}/memory.max", f"{root}/memory/memory.limit_in_bytes"):
-        try:
-            with open(path, encoding="ascii") as handle:
-                text = handle.read().strip()
-        except OSError:
-            continue
-        if text == "max":
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            return None
-        return None if value >= _UNLIMITED else value
-    return None
+def own_cgroups(proc_cgroup: str) -> tuple[str, str]:
+    """This process's cgroup paths from /proc/self/cgroup: (cgroup v2, cgroup v1 memory)."""
+    v2 = v1 = "/"
+    try:
+        with open(proc_cgroup, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return v2, v1
+    for line in lines:
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and not controllers:
+            v2 = path or "/"
+        elif "memory" in controllers.split(","):
+            v1 = path or "/"
+    return v2, v1
+
+
+def _up_to_root(base: str, path: str, filename: str) -> list[str]:
+    """``filename`` in the directory of cgroup ``path`` below ``base`` and in each one above it."""
+    parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    return ["/".join([base, *parts[:depth], filename]) for depth in range(len(parts), -1, -1)]
+
+
+def _read_limit(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            value = int(handle.read().strip())
+    except (OSError, ValueError):  # absent, or "max" (v2: no limit)
+        return None
+    return None if value >= _UNLIMITED else value
+
+
+def memory_limit(root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup") -> int | None:
+    """The memory limit of this process in bytes, or None when there is none.
+
+    The lowest limit of the process's own cgroup and of every cgroup above it (cgroup v2
+    ``memory.max``, v1 ``memory/memory.limit_in_bytes``). In a container with its own cgroup
+    namespace the own cgroup is the root of the mount; elsewhere (cgroup v1, the host's
+    namespace, a child cgroup made for one process) /proc/self/cgroup says where it is, and
+    directories the mount does not show are passed over.
+    """
+    v2, v1 = own_cgroups(proc_cgroup)
+    candidates = [*_up_to_root(root, v2, "memory.max"), *_up_to_root(f"{root}/memory", v1, "memory.limit_in_bytes")]
+    limits = [limit for limit in map(_read_limit, candidates) if limit is not None]
+    return min(limits) if limits else None
 
 
 class RuntimeMetrics:

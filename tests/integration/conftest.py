@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 
 from tests.conftest import require
+from tests.integration.e2e_support import free_port
 from vitalyst_otel.stack.binaries import Binaries, MissingPart
 from vitalyst_otel.stack.binaries import collector_binary as build_collector
 from vitalyst_otel.stack.binaries import jaeger_binary as build_jaeger
@@ -79,11 +80,15 @@ class RunningStack:
         self.elasticsearch = self.endpoints["elasticsearch_standin"]
         self.es = StandinClient(self.elasticsearch)
         self.state_dir = stack.state_dir
+        self.alert_relay_port = stack.alert_relay_port  # Alertmanager's webhooks go to 127.0.0.1:<this>
 
 
 def start_stack(binaries: Binaries, state_dir: Path) -> RunningStack:
-    """The whole stack on free loopback ports, 1 s scrape and evaluation interval."""
-    running = Stack(state_dir, ROOT, Ports.free(), scrape_interval="1s", binaries=binaries)
+    """The whole stack on free loopback ports, 1 s scrape and rule evaluation interval;
+    Alertmanager's webhooks go to a free port (a test runs the receiver there) after 1 s of
+    grouping."""
+    running = Stack(state_dir, ROOT, Ports.free(), scrape_interval="1s", binaries=binaries,
+                    alert_relay_port=free_port(), alert_group_wait="1s")
     running.up(timeout=120)
     return RunningStack(running)
 

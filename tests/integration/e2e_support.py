@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 DEMO_API_KEY = "e2e-" + "k" * 28
+DEMO_PASSWORD = "e2e-pw-" + "p" * 24
+# What the demo and its load driver must share.
+DEMO_CREDENTIALS = {"DEMO_API_KEY": DEMO_API_KEY, "DEMO_USER": "curator", "DEMO_PASSWORD": DEMO_PASSWORD}
 
 
 def free_port() -> int:
@@ -34,8 +37,10 @@ def get_json(url: str, timeout: float = 5.0) -> Any:
         return json.loads(response.read())
 
 
-def prom_query(prometheus: str, promql: str) -> list[dict[str, Any]]:
-    return get_json(prometheus + "/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["data"]["result"]
+def prom_query(prometheus: str, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+    """An instant query, now or at the Unix time ``at``."""
+    params = {"query": promql, **({"time": f"{at:.3f}"} if at is not None else {})}
+    return get_json(prometheus + "/api/v1/query?" + urllib.parse.urlencode(params))["data"]["result"]
 
 
 def jaeger_trace(jaeger: str, trace_id: str) -> list[dict[str, Any]]:
@@ -78,7 +83,8 @@ def demo_env(otlp_http: str, **extra: str) -> dict[str, str]:
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
         "OTEL_BLRP_SCHEDULE_DELAY": "200",
-        "DEMO_API_KEY": DEMO_API_KEY,
+        **DEMO_CREDENTIALS,
+        "PYTHONUNBUFFERED": "1",  # stdout (JSON logs) reaches its file as it is written: tests read it live
         "DEMO_ENRICH_LATENCY_MS": "20",
         "DEMO_ENRICH_FAILURE_RATE": "0",
         **extra,
@@ -87,12 +93,15 @@ def demo_env(otlp_http: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_demo(otlp_http: str, log_dir: Path, **extra_env: str) -> Iterator[str]:
+def running_demo(otlp_http: str, log_dir: Path, cgroup: Path | None = None, **extra_env: str) -> Iterator[str]:
     """The demo service under opentelemetry-instrument; yields its base URL, stops it with SIGTERM
-    (so it flushes) and waits."""
+    (so it flushes) and waits. With ``cgroup`` (a cgroup directory) the demo joins that cgroup
+    before it starts."""
     port = free_port()
     instrument = Path(sys.executable).with_name("opentelemetry-instrument")
     argv = [str(instrument), sys.executable, "-m", "vitalyst_otel.demo", "--port", str(port)]
+    if cgroup is not None:
+        argv = ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", str(cgroup), *argv]
     log_dir.mkdir(parents=True, exist_ok=True)
     stdout = open(log_dir / "demo.stdout.log", "wb")  # noqa: SIM115 - closed below
     stderr = open(log_dir / "demo.stderr.log", "wb")  # noqa: SIM115
@@ -121,6 +130,56 @@ def running_demo(otlp_http: str, log_dir: Path, **extra_env: str) -> Iterator[st
                 process.wait()
         stdout.close()
         stderr.close()
+
+
+def drive_load(base: str, seconds: float, rate: float = 40.0) -> dict[tuple[str, str], int]:
+    """The demo's own load driver (``python -m vitalyst_otel.demo.load``) against a running demo,
+    in a child process with the demo's credentials; the count per (operation, status)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "VITALYST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "vitalyst_otel.demo.load", base, "--seconds", str(seconds), "--rate", str(rate)],
+        env={**env, **DEMO_CREDENTIALS}, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {(operation, str(status)): count for operation, status, count in json.loads(result.stdout)}
+
+
+@contextmanager
+def memory_cgroup(limit: int) -> Iterator[tuple[Path | None, str]]:
+    """A child of this process's own memory cgroup with a memory limit of ``limit`` bytes, for a
+    demo to run in (``running_demo(cgroup=...)``); removed afterwards. Yields (directory, "")
+    or, where none can be made (no memory controller, not writable), (None, the reason)."""
+    from vitalyst_otel.runtime_metrics import own_cgroups
+
+    v2, v1 = own_cgroups("/proc/self/cgroup")
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").is_file():
+        parent, limit_file = root / v2.lstrip("/"), "memory.max"
+    elif (root / "memory").is_dir():
+        parent, limit_file = root / "memory" / v1.lstrip("/"), "memory.limit_in_bytes"
+    else:
+        yield None, "no cgroup memory controller under /sys/fs/cgroup"
+        return
+    child = parent / f"vitalyst-test-{secrets.token_hex(4)}"
+    try:
+        child.mkdir()
+        (child / limit_file).write_text(str(limit))
+    except OSError as exc:
+        if child.is_dir():
+            child.rmdir()
+        yield None, f"cannot make a child memory cgroup with a limit in {parent}: {exc}"
+        return
+    try:
+        yield child, ""
+    finally:
+        deadline = time.monotonic() + 10
+        while True:  # the last process may take a moment to leave
+            try:
+                child.rmdir()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
 
 def port_block(count: int) -> list[int]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.integration.e2e_support import (
-    DEMO_API_KEY, eventually, jaeger_trace, prom_query, running_demo, traceparent,
+    DEMO_API_KEY, DEMO_PASSWORD, eventually, jaeger_trace, prom_query, running_demo, traceparent,
 )
 
 pytestmark = pytest.mark.integration
@@ -18,11 +18,17 @@ pytestmark = pytest.mark.integration
 # Secrets the requests below carry; none may appear in any backend.
 BEARER = "e2eBearerSecret" + "x" * 20
 QUERY_TOKEN = "e2eQueryTokenSecret" + "y" * 12
+WRONG_PASSWORD = "e2eWrongPasswordSecret" + "w" * 10  # a mistyped password is a secret too
 
 
 @pytest.fixture(scope="module")
-def demo(stack, tmp_path_factory):
-    with running_demo(stack.otlp_http, tmp_path_factory.mktemp("demo")) as base:
+def demo_logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo(stack, demo_logs):
+    with running_demo(stack.otlp_http, demo_logs) as base:
         yield base
 
 
@@ -48,6 +54,14 @@ def traffic(demo, stack):
                                                            "traceparent": header}).status_code == 401
         for _ in range(5):
             client.get(f"/nodes/{node_id}")
+        # A password in a log call's extra (the demo logs every login attempt with it).
+        header, ids["login"] = traceparent()
+        login = client.post("/session", json={"user": "curator", "password": DEMO_PASSWORD}, headers={"traceparent": header})
+        assert login.status_code == 200, login.text
+        header, ids["login-wrong"] = traceparent()
+        wrong = client.post("/session", json={"user": "curator", "password": WRONG_PASSWORD},
+                            headers={"traceparent": header})
+        assert wrong.status_code == 401
     return ids
 
 
@@ -92,17 +106,37 @@ def test_elasticsearch_standin_holds_the_request_logs_and_audit_records_apart(st
     assert not [d for d in stack.es.docs("logs-vitalyst") if (d.get("attributes") or {}).get("log.type") == "audit"]
 
 
-def test_no_secret_reaches_any_backend(stack, traffic) -> None:
+def test_a_password_in_a_log_call_arrives_masked(stack, traffic, demo_logs) -> None:
+    stdout = [json.loads(line) for line in (demo_logs / "demo.stdout.log").read_text().splitlines() if line]
+    attempts = [r for r in stdout if r.get("message") == "login attempt" and r.get("trace_id") in
+                (traffic["login"], traffic["login-wrong"])]
+    assert [r["password"] for r in attempts] == ["[REDACTED]", "[REDACTED]"], "masked in the process"
+    for name, outcome in (("login", "success"), ("login-wrong", "denied")):
+        logs = eventually(lambda: [d for d in stack.es.docs("logs-vitalyst") if d.get("trace_id") == traffic[name]
+                                   and (d.get("body") or {}).get("text") == "login attempt"], 30,
+                          f"the {name} log record in logs-vitalyst")
+        # The process masks it ("[REDACTED]", as on stdout); the collector's redaction processor
+        # then replaces the value of every credential-named key with its own fixed mask.
+        assert [d["attributes"].get("password") for d in logs] == ["****"]
+        assert logs[0]["attributes"].get("user") == "curator"
+        audit = eventually(lambda: [d for d in stack.es.docs("audit-vitalyst") if d.get("trace_id") == traffic[name]],
+                           30, f"the {name} audit record")
+        assert [(d["attributes"]["action"], d["attributes"]["outcome"]) for d in audit] == [("session.create", outcome)]
+
+
+def test_no_secret_reaches_any_backend(stack, traffic, demo_logs) -> None:
     # Everything each backend holds for these requests, as text.
     eventually(lambda: jaeger_trace(stack.jaeger, traffic["read"]), 30, "the GET trace in Jaeger")
-    eventually(lambda: [d for d in stack.es.docs("logs-vitalyst") if d.get("trace_id") == traffic["read"]]
-               or stack.es.docs("logs-vitalyst"), 30, "log records")
+    eventually(lambda: all(any(d.get("trace_id") == traffic[name] for d in stack.es.docs("logs-vitalyst"))
+                           for name in ("read", "login", "login-wrong")), 30, "the log records of these requests")
     texts = [json.dumps(jaeger_trace(stack.jaeger, t)) for t in traffic.values()]
     texts.append(json.dumps(stack.es.all_docs()))
     texts.append(httpx.get(stack.endpoints["collector_prometheus_exporter"], timeout=5).text)
     series = httpx.get(stack.prometheus + "/api/v1/series", params={"match[]": '{job="vitalyst/knowledge-graph"}'},
                        timeout=10).json()
     texts.append(json.dumps(series))
+    # The demo's own stdout (JSON logs, audit trail) and stderr are outputs too.
+    texts += [(demo_logs / name).read_text(errors="replace") for name in ("demo.stdout.log", "demo.stderr.log")]
     everything = "\n".join(texts)
-    for secret in (BEARER, QUERY_TOKEN, DEMO_API_KEY, "wrong-key-" + "z" * 10):
+    for secret in (BEARER, QUERY_TOKEN, DEMO_API_KEY, "wrong-key-" + "z" * 10, DEMO_PASSWORD, WRONG_PASSWORD):
         assert secret not in everything

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from tests.naming_contract import documented_metrics as instruments_in_doc
+from tests.naming_contract import prometheus_series
 from vitalyst_otel.runtime_metrics import HOST_CONFIG, PROCESS_CONFIG
 
 ROOT = Path(__file__).parents[2]
@@ -19,13 +21,6 @@ def instruments_in_code() -> set[str]:
     return names | set(PROCESS_CONFIG)
 
 
-def instruments_in_doc() -> dict[str, str]:
-    doc = (ROOT / "docs" / "metrics.md").read_text()
-    doc = doc.split("## The metrics", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `([a-z0-9_.]+)` \|[^|]+\|[^|]*\|[^|]*\|([^|]+)\|", doc, re.M)
-    return {name: prometheus.strip() for name, prometheus in rows}
-
-
 def test_every_instrument_in_code_is_documented_and_every_documented_one_exists():
     in_code, in_doc = instruments_in_code(), set(instruments_in_doc())
     assert in_code - in_doc == set(), "instruments missing from docs/metrics.md"
@@ -36,6 +31,15 @@ def test_prometheus_names_follow_the_collectors_translation():
     for name, prometheus in instruments_in_doc().items():
         base = name.replace(".", "_")
         assert f"`{base}" in prometheus, (name, prometheus)
+
+
+def test_prometheus_series_cells_are_read_as_the_live_test_reads_them():
+    series = {name: prometheus_series(cell) for name, cell in instruments_in_doc().items()}
+    assert series["http.server.request.duration"] == [
+        "http_server_request_duration_seconds_bucket", "http_server_request_duration_seconds_sum",
+        "http_server_request_duration_seconds_count"]
+    assert series["vitalyst.process.memory.limit"] == ["vitalyst_process_memory_limit_bytes"]
+    assert all(names for names in series.values())
 
 
 def test_host_metrics_are_documented_as_opt_in():

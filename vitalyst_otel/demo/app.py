@@ -3,6 +3,10 @@ signal through the public API of vitalyst_otel only.
 
 - ``/nodes``: create and delete (need the ``X-API-Key`` header; audited), list and read graph
   nodes, kept in memory; the graph size by node type is a metric;
+- ``/session``: a password login (user ``DEMO_USER``, password ``DEMO_PASSWORD``) that logs each
+  attempt with the password in the log call's ``extra``, as careless code does: the redaction
+  keeps it out of every output; every attempt is audited, a wrong password is a 401 (an
+  ``auth_failure`` security event);
 - ``/nodes/{node_id}/enrich``: a simulated AI enrichment, timed by ``meters.track_enrichment``,
   with configurable latency and failure rate (``DEMO_ENRICH_LATENCY_MS``,
   ``DEMO_ENRICH_FAILURE_RATE``, or ``PUT /demo/knobs`` at run time); a failure is a handled
@@ -37,12 +41,19 @@ log = logging.getLogger("vitalyst.demo")
 
 NODE_TYPES = ("concept", "entity", "document", "source", "claim")
 DEMO_API_KEY = os.environ.get("DEMO_API_KEY", "demo-key-" + "0" * 8)
+DEMO_USER = os.environ.get("DEMO_USER", "curator")
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-password-" + "0" * 6)
 
 
 class NodeIn(BaseModel):
     type: str = Field(pattern="^(concept|entity|document|source|claim)$")
     label: str = Field(min_length=1, max_length=200)
     properties: dict[str, str] = Field(default_factory=dict)
+
+
+class Login(BaseModel):
+    user: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
 
 
 class Knobs(BaseModel):
@@ -150,6 +161,18 @@ def create_app() -> FastAPI:
         audit.record(actor, "node.create", f"node/{node_id}", "success", node_type=node.type)
         log.info("node created", extra={"node.id": node_id, "node.type": node.type})
         return state.store.nodes[node_id]
+
+    @app.post("/session")
+    async def login(body: Login):
+        # Deliberately careless: the password goes into the log call; redaction masks it.
+        log.info("login attempt", extra={"user": body.user, "password": body.password})
+        valid = secrets.compare_digest(body.user.encode(), DEMO_USER.encode()) & secrets.compare_digest(
+            body.password.encode(), DEMO_PASSWORD.encode())
+        audit.record(f"user:{body.user}", "session.create", "session", "success" if valid else "denied",
+                     method="password")
+        if not valid:
+            raise HTTPException(status_code=401, detail="wrong user or password")  # auth_failure
+        return {"user": body.user, "session": secrets.token_hex(16)}
 
     @app.get("/nodes")
     async def list_nodes(type: str | None = None, limit: int = 50):

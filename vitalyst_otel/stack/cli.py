@@ -1,7 +1,8 @@
 """``vitalyst-otel stack up|down|status``: the local stack of real backends.
 
     vitalyst-otel stack up [--state-dir DIR] [--port NAME=PORT ...] [--free-ports]
-                           [--scrape-interval 5s] [--timeout 90] [--json]
+                           [--scrape-interval 5s] [--alert-relay-port 9095]
+                           [--alert-token-dir DIR] [--alert-group-wait 1s] [--timeout 90] [--json]
     vitalyst-otel stack status [--state-dir DIR] [--json]
     vitalyst-otel stack down [--state-dir DIR] [--json]
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vitalyst_otel.stack.binaries import MissingPart, repo_root
-from vitalyst_otel.stack.stack import Ports, Stack
+from vitalyst_otel.stack.stack import ALERT_RELAY_PORT, Ports, Stack
 
 DEFAULT_STATE_DIR = ".state/stack"
 
@@ -47,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--free-ports", action="store_true", help="pick free ports instead of the defaults")
     up.add_argument("--scrape-interval", default=os.environ.get("VITALYST_STACK_SCRAPE_INTERVAL", "5s"),
                     help="Prometheus scrape and rule evaluation interval (default 5s)")
+    up.add_argument("--alert-relay-port", type=int,
+                    default=int(os.environ.get("VITALYST_STACK_ALERT_RELAY_PORT", ALERT_RELAY_PORT)),
+                    help=f"port on 127.0.0.1 of the webhook relay Alertmanager sends to (default {ALERT_RELAY_PORT}, "
+                         "as in prometheus/alertmanager.yml)")
+    up.add_argument("--alert-token-dir", type=Path, default=os.environ.get("VITALYST_STACK_ALERT_TOKEN_DIR"),
+                    help="directory with the <receiver>.token files Alertmanager sends "
+                         "(default: <state-dir>/alertmanager-secrets, missing tokens generated)")
+    up.add_argument("--alert-group-wait", default=None, metavar="DURATION",
+                    help="replace every route's group_wait and group_interval (default: as shipped)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health (default 90)")
     up.add_argument("--repo", type=Path, default=None, help="the vitalyst-otel checkout (default: found from cwd)")
     return parser
@@ -73,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             ports = Ports.free() if args.free_ports else Ports()
             ports = ports.with_overrides(dict(args.port))
-            stack = Stack(state_dir, repo_root(args.repo), ports, args.scrape_interval)
+            stack = Stack(state_dir, repo_root(args.repo), ports, args.scrape_interval,
+                          alert_relay_port=args.alert_relay_port, alert_token_dir=args.alert_token_dir,
+                          alert_group_wait=args.alert_group_wait)
             _print_status(stack.up(timeout=args.timeout), args.json)
             return 0
         stack = Stack.load(state_dir)

@@ -1,10 +1,13 @@
 """The local stack: real backends on loopback, started and stopped by pid.
 
 Components, in start order: the Elasticsearch bulk-API stand-in (not Elasticsearch, see
-es_standin.py), Jaeger v2 (standing in for Tempo), Alertmanager, our collector with the shipped
-collector/config.yaml, and Prometheus with prometheus/prometheus.yml rendered for the stack's
-ports. Everything lives under one state directory: ``state.json`` (what was started: argv, pid,
-process start time, URLs), one log file per component, Prometheus' TSDB, Alertmanager's data, the
+es_standin.py), Jaeger v2 (standing in for Tempo), Alertmanager with prometheus/alertmanager.yml
+rendered for the stack (its webhook relay's port, bearer tokens from the stack's token
+directory), our collector with the shipped collector/config.yaml, and Prometheus with
+prometheus/prometheus.yml rendered for the stack's ports and the rules of prometheus/rules
+evaluated at the stack's interval (alerting.py). Everything lives under one state directory:
+``state.json`` (what was started: argv, pid, process start time, URLs), one log file per
+component, the rendered configuration files, Prometheus' TSDB, Alertmanager's data, the
 collector's persistent queue. ``down`` stops exactly the processes that state.json names, after
 checking that each pid still is the process that was started (pid reuse), and waits for them.
 """
@@ -20,16 +23,18 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vitalyst_otel.stack.binaries import Binaries, MissingPart
+from vitalyst_otel.stack.alerting import render_alertmanager_config, render_rules
+from vitalyst_otel.stack.binaries import Binaries
 
 HOST = "127.0.0.1"
 STATE_FILE = "state.json"
 ORDER = ("es-standin", "jaeger", "alertmanager", "collector", "prometheus")
+ALERT_RELAY_PORT = 9095  # where prometheus/alertmanager.yml sends its webhooks
 
 
 @dataclass
@@ -147,12 +152,22 @@ class Stack:
     ``stop``/``kill`` and ``start`` single components (outages, crashes)."""
 
     def __init__(self, state_dir: Path, root: Path, ports: Ports | None = None,
-                 scrape_interval: str = "5s", binaries: Binaries | None = None):
+                 scrape_interval: str = "5s", binaries: Binaries | None = None, *,
+                 alert_relay_port: int = ALERT_RELAY_PORT, alert_token_dir: Path | None = None,
+                 alert_group_wait: str | None = None):
+        """``scrape_interval`` is also the rule evaluation interval. Alertmanager sends to
+        ``http://127.0.0.1:<alert_relay_port>/alerts/<receiver>`` with the bearer token in
+        ``<alert_token_dir>/<receiver>.token`` (default ``<state_dir>/alertmanager-secrets``,
+        where missing tokens are generated; a given directory must hold them all);
+        ``alert_group_wait`` shortens every route's group_wait and group_interval (tests)."""
         self.state_dir = Path(state_dir).resolve()
         self.root = Path(root).resolve()
         self.ports = ports or Ports()
         self.scrape_interval = scrape_interval
         self.binaries = binaries
+        self.alert_relay_port = alert_relay_port
+        self.alert_token_dir = Path(alert_token_dir).resolve() if alert_token_dir else None
+        self.alert_group_wait = alert_group_wait
         self.components: dict[str, Component] = {}
         self.notes: list[str] = []
         self._children: dict[str, subprocess.Popen[bytes]] = {}
@@ -168,6 +183,9 @@ class Stack:
             "root": str(self.root),
             "ports": dataclasses.asdict(self.ports),
             "scrape_interval": self.scrape_interval,
+            "alert_relay_port": self.alert_relay_port,
+            "alert_token_dir": str(self.alert_token_dir) if self.alert_token_dir else None,
+            "alert_group_wait": self.alert_group_wait,
             "notes": self.notes,
             "components": {n: dataclasses.asdict(c) for n, c in self.components.items()},
         }
@@ -181,7 +199,9 @@ class Stack:
         if not path.is_file():
             return None
         state = json.loads(path.read_text())
-        stack = cls(Path(state_dir), Path(state["root"]), Ports(**state["ports"]), state["scrape_interval"])
+        stack = cls(Path(state_dir), Path(state["root"]), Ports(**state["ports"]), state["scrape_interval"],
+                    alert_relay_port=state.get("alert_relay_port", ALERT_RELAY_PORT),
+                    alert_token_dir=state.get("alert_token_dir"), alert_group_wait=state.get("alert_group_wait"))
         stack.notes = state.get("notes", [])
         stack.components = {n: Component(**c) for n, c in state["components"].items()}
         return stack
@@ -238,13 +258,42 @@ class Stack:
             "GOMEMLIMIT": "1228MiB",  # 80 % of config.yaml's default memory_limiter limit (docs/collector.md)
         }
 
+    @property
+    def rules_dir(self) -> Path:
+        """Where the rendered rule files are; Prometheus loads ``*.yml`` from here."""
+        return self.state_dir / "rules"
+
+    @property
+    def token_dir(self) -> Path:
+        return self.alert_token_dir or self.state_dir / "alertmanager-secrets"
+
+    @property
+    def alert_relay_url(self) -> str:
+        return f"http://{HOST}:{self.alert_relay_port}"
+
+    def render_rules(self, edit: Callable[[dict[str, Any]], None] | None = None) -> list[Path]:
+        """(Re)write the stack's copy of prometheus/rules at its evaluation interval; ``edit``
+        may change each rule (a test shortening ``for``). Prometheus reads it on start and on
+        :meth:`reload_prometheus`."""
+        return render_rules(self.root / "prometheus" / "rules", self.rules_dir, self.scrape_interval, edit)
+
+    def reload_prometheus(self, timeout: float = 10.0) -> None:
+        """Make the running Prometheus read its configuration and rule files again."""
+        url = f"http://{HOST}:{self.ports.prometheus}/-/reload"
+        request = urllib.request.Request(url, method="POST")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+
+    def alert_tokens(self) -> dict[str, str]:
+        """The bearer token each receiver sends, as Alertmanager reads it."""
+        return {path.stem: path.read_text().strip() for path in sorted(self.token_dir.glob("*.token"))}
+
     def _prometheus_config(self) -> Path:
-        """prometheus/prometheus.yml with the stack's targets, interval and absolute rule paths.
+        """prometheus/prometheus.yml with the stack's targets, interval and the rendered rules.
         Written as JSON, which is YAML too."""
-        try:
-            import yaml
-        except ImportError as exc:  # pragma: no cover - pyyaml comes with the test extra
-            raise MissingPart("the stack renders prometheus/prometheus.yml with PyYAML: pip install pyyaml") from exc
+        import yaml  # present: render_rules needs it first
+
+        self.render_rules()
         source = self.root / "prometheus" / "prometheus.yml"
         config = yaml.safe_load(source.read_text())
         p = self.ports
@@ -254,10 +303,10 @@ class Stack:
         }
         config.setdefault("global", {}).update(
             scrape_interval=self.scrape_interval, evaluation_interval=self.scrape_interval)
-        rule_files = []
-        for pattern in config.get("rule_files") or []:
-            rule_files.append(pattern if os.path.isabs(pattern) else str(source.parent / pattern))
-        config["rule_files"] = rule_files
+        if [str(f) for f in config.get("rule_files") or []] != ["rules/*.yml"]:
+            self.notes.append(f"prometheus: rule_files {config.get('rule_files')} replaced by the rendered "
+                              "copy of prometheus/rules")
+        config["rule_files"] = [str(self.rules_dir / "*.yml")]
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [f"{HOST}:{p.alertmanager}"]}]}]}
         kept = []
         for job in config.get("scrape_configs") or []:
@@ -273,15 +322,14 @@ class Stack:
         return rendered
 
     def _alertmanager_config(self) -> Path:
+        """prometheus/alertmanager.yml sending to the stack's relay port with the stack's tokens."""
         source = self.root / "prometheus" / "alertmanager.yml"
-        if source.is_file():
-            return source
-        self.notes.append("alertmanager: prometheus/alertmanager.yml is missing; using a placeholder that routes nowhere")
-        placeholder = self.state_dir / "alertmanager.placeholder.yml"
-        placeholder.write_text(
-            "# Placeholder written by `vitalyst-otel stack`: prometheus/alertmanager.yml is missing.\n"
-            "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n")
-        return placeholder
+        text, _ = render_alertmanager_config(source, self.alert_relay_url, self.token_dir,
+                                             group_wait=self.alert_group_wait,
+                                             create_tokens=self.alert_token_dir is None)
+        rendered = self.state_dir / "alertmanager.yml"
+        rendered.write_text(f"# Rendered by `vitalyst-otel stack` from {source}; edit that file instead.\n" + text)
+        return rendered
 
     # --- processes --------------------------------------------------------------------------
     def running(self) -> dict[str, int]:
@@ -439,6 +487,8 @@ class Stack:
                 "collector_metrics": f"http://{HOST}:{p.collector_metrics}/metrics",
                 "prometheus": f"http://{HOST}:{p.prometheus}",
                 "alertmanager": f"http://{HOST}:{p.alertmanager}",
+                "alertmanager_webhooks": f"{self.alert_relay_url}/alerts/<receiver>",
+                "alertmanager_tokens": str(self.token_dir),
                 "jaeger_query": f"http://{HOST}:{p.jaeger_query}",
                 "jaeger_otlp_grpc": f"{HOST}:{p.jaeger_otlp_grpc}",
                 "elasticsearch_standin": f"http://{HOST}:{p.es_standin}",
