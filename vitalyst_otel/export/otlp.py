@@ -60,9 +60,9 @@ class _Exporting:
             _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
             self.status.failed(f"encoding error: {exc}", count)
             return False
-        # No retries once shutdown has begun or while the endpoint is known to be failing: a
-        # retry then only holds the worker while the queue fills.
-        retry = self._deadline is None and self.status.healthy
+        # Retries (bounded by the export timeout) carry a batch across a short collector restart;
+        # once shutdown has begun there is no time for them.
+        retry = self._deadline is None
         if self._deadline is not None:
             deadline = self._deadline if deadline is None else min(deadline, self._deadline)
         result = self.sender.send(body, deadline, retry=retry, on_retry=self.status.attempt_failed)
