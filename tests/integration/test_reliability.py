@@ -167,14 +167,25 @@ def test_collector_sigkill_keeps_what_it_acknowledged(rstack: RunningStack, tmp_
 
         acked_hex = [t.hex() for t in acked]
 
+        missing: dict[str, int] = {}
+
         def arrived():
             logs = _docs_by_trace(rstack, "logs-vitalyst")  # one raw record per trace id
-            if any(logs[t] < 1 for t in acked_hex):
-                return None
             spans = jaeger_span_counts(rstack.jaeger, "raw-client")
-            return None if any(spans.get(t, 0) < 3 for t in acked_hex) else (logs, spans)
+            missing["logs"] = sum(1 for t in acked_hex if logs[t] < 1)
+            missing["spans"] = sum(1 for t in acked_hex if spans.get(t, 0) < 3)
+            return None if missing["logs"] or missing["spans"] else (logs, spans)
 
-        logs, spans = eventually(arrived, 180, f"all {len(acked)} acknowledged trace ids' spans and logs", interval=3)
+        try:
+            logs, spans = eventually(arrived, 180, f"all {len(acked)} acknowledged trace ids' spans and logs",
+                                     interval=3)
+        except AssertionError as exc:
+            spans_now = jaeger_span_counts(rstack.jaeger, "raw-client")
+            lost = [t for t in acked_hex if spans_now.get(t, 0) < 3][:5]
+            by_id = {t: len(jaeger_trace(rstack.jaeger, t)) for t in lost}
+            raise AssertionError(f"{exc}; trace ids still missing: {missing}; spans found by id: {by_id}; "
+                                 f"acknowledged before the kill: {acked_before_kill}, index of the first "
+                                 f"missing: {acked_hex.index(lost[0]) if lost else None}") from None
         duplicated = sum(1 for t in acked_hex if logs[t] > 1 or spans[t] > 3)
         time.sleep(5)
         demo_spans = jaeger_span_counts(rstack.jaeger, "knowledge-graph")
