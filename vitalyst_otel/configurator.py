@@ -55,10 +55,6 @@ class Telemetry:
     failed_steps: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
-    @property
-    def enabled(self) -> bool:
-        return self.tracer_provider is not None
-
     def instrument_app(self, app) -> bool:
         """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
         if self.http is None:
@@ -454,15 +450,6 @@ def shutdown(timeout: float | None = None) -> bool:
     """Flush and stop this process's telemetry within ``timeout`` seconds."""
     handle = _state.get("handle")
     return True if handle is None else handle.shutdown(timeout)
-
-
-def _reset_for_tests() -> None:
-    """Forget the configuration of this process (tests only: the OTel globals stay set)."""
-    handle = _state.pop("handle", None)
-    if handle is not None:
-        handle.shutdown(2.0)
-        if handle.logging_setup is not None:
-            handle.logging_setup.remove()
 
 
 class VitalystConfigurator(_BaseConfigurator):
