@@ -305,21 +305,22 @@ class WarningCounter:
 async def _with_app_logs(work, every_s: float = 0.1):
     """Run ``work`` while the app logs one INFO line every ``every_s`` seconds, so that the log
     signal has records to export (and to fail exporting) too."""
-    import asyncio
     import logging
+    import threading
 
     log = logging.getLogger("bench.app")
+    stop = threading.Event()
 
-    async def chatter():
-        while True:
+    def chatter():  # a thread: the request loop may never yield to another asyncio task
+        while not stop.wait(every_s):
             log.info("background job tick")
-            await asyncio.sleep(every_s)
 
-    task = asyncio.ensure_future(chatter())
+    thread = threading.Thread(target=chatter, daemon=True)
+    thread.start()
     try:
         return await work
     finally:
-        task.cancel()
+        stop.set()
 
 
 def mode_down(variant: str, config: dict) -> dict:

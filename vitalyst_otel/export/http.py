@@ -62,6 +62,7 @@ class OtlpHttpSender:
         self._conn: http.client.HTTPConnection | None = None
         self._pid = os.getpid()
         self._closing = threading.Event()
+        self._hurry = threading.Event()
         # A fork can happen while another thread holds the lock mid-send: the child would wait on
         # it forever. The child gets a fresh lock and no connection.
         reinit = weakref.WeakMethod(self._after_fork)
@@ -127,7 +128,7 @@ class OtlpHttpSender:
                 if remaining <= 0:
                     return SendResult(False, None, "export timeout reached")
                 result = self._attempt(body, remaining)
-                if result.ok or not retry or self._closing.is_set():
+                if result.ok or not retry or self._hurry.is_set():
                     return result
                 if result.status is not None and result.status not in RETRYABLE:
                     return result
@@ -139,12 +140,17 @@ class OtlpHttpSender:
                 attempt += 1
                 if backoff >= end - time.monotonic():
                     return result
-                if self._closing.wait(backoff):
+                if self._hurry.wait(backoff) or self._closing.is_set():
                     return result
+
+    def hurry(self) -> None:
+        """Shutdown has begun: stop waiting to retry (an attempt under way still finishes)."""
+        self._hurry.set()
 
     def close(self) -> None:
         """Abort any retry at once and close the connection."""
         self._closing.set()
+        self._hurry.set()
         if self._lock.acquire(timeout=0.5):
             try:
                 self._drop_connection()

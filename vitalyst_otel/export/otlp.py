@@ -73,8 +73,9 @@ class _Exporting:
         return False
 
     def begin_shutdown(self, deadline: float) -> None:
-        """From now on, no export may run past ``deadline`` (monotonic)."""
+        """From now on, no export may run past ``deadline`` (monotonic), and none waits to retry."""
         self._deadline = deadline
+        self.sender.hurry()
 
     def _close(self) -> None:
         self._shutdown = True
