@@ -7,7 +7,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from importlib.util import find_spec
 
+from tests.conftest import require
 from tests.support.otlp_receiver import OtlpReceiver, attrs
 
 APP_SCRIPT = """
@@ -119,9 +121,7 @@ def test_collector_down_costs_the_app_nothing_and_shutdown_is_bounded():
 
 
 def test_grpc_when_asked():
-    import pytest
-
-    pytest.importorskip("opentelemetry.exporter.otlp.proto.grpc", reason="the [grpc] extra is not installed")
+    require(find_spec("opentelemetry.exporter.otlp.proto.grpc") is not None, "the [grpc] extra is not installed")
     from tests.support.otlp_grpc_receiver import OtlpGrpcReceiver
 
     with OtlpGrpcReceiver() as receiver:

@@ -1,11 +1,13 @@
 """Server telemetry through the real configure() path, captured in memory (otel_capture)."""
 
+from importlib.util import find_spec
+
 import httpx
-import pytest
 from fastapi import FastAPI, HTTPException
 from opentelemetry.trace import SpanKind, StatusCode
 
 import vitalyst_otel
+from tests.conftest import require
 
 
 def make_app() -> FastAPI:
@@ -151,7 +153,8 @@ def test_mounted_app_routes_include_the_mount_prefix(otel_capture):
 
 
 def test_an_app_instrumented_by_contrib_is_left_to_it(otel_capture):
-    pytest.importorskip("opentelemetry.instrumentation.fastapi")
+    require(find_spec("opentelemetry.instrumentation.fastapi") is not None,
+            "opentelemetry-instrumentation-fastapi (the [dev] extra) is not installed")
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     app = make_app()
