@@ -110,6 +110,7 @@ def test_signals_flow_through_the_collector_to_every_backend(stack) -> None:
     Prometheus (job = namespace/name, instance = service.instance.id) and the Elasticsearch
     stand-in (audit record in the audit index only)."""
     import logging
+    import warnings
 
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -133,7 +134,9 @@ def test_signals_flow_through_the_collector_to_every_backend(stack) -> None:
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=base + "/v1/logs")))
     logger = logging.getLogger("stack-smoke")
     logger.propagate = False
-    handler = LoggingHandler(logger_provider=logger_provider)
+    with warnings.catch_warnings():  # the SDK's handler, deprecated in 1.45: any plain OTel client will do
+        warnings.simplefilter("ignore", DeprecationWarning)
+        handler = LoggingHandler(logger_provider=logger_provider)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
