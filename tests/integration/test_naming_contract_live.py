@@ -75,6 +75,13 @@ def missing(prometheus: str, names: set[str], at: float | None = None) -> set[st
     return {name for name in names if not prom_query(prometheus, selector(name), at)}
 
 
+def not_ready(prometheus: str, names: set[str]) -> bool:
+    """A name has no data yet, or a series of the run has a single sample: rate() over a series
+    the load created at its very end (a rare failure outcome, say) needs two."""
+    series = prom_query(prometheus, f'{{job="{JOB}"}}[5m]')  # a range selector: every sample
+    return bool(missing(prometheus, names)) or any(len(s["values"]) < 2 for s in series)
+
+
 @pytest.fixture(scope="module")
 def demo_run(stack, tmp_path_factory) -> Iterator[DemoRun]:
     """The demo in a memory-limited cgroup where possible, 6 s of its load, then stopped (so its
@@ -85,7 +92,7 @@ def demo_run(stack, tmp_path_factory) -> Iterator[DemoRun]:
                           DEMO_ENRICH_FAILURE_RATE="0.2") as base:
             drive_load(base, 6)
             deadline = time.monotonic() + 20
-            while missing(stack.prometheus, expected_names(cgroup is not None)) and time.monotonic() < deadline:
+            while not_ready(stack.prometheus, expected_names(cgroup is not None)) and time.monotonic() < deadline:
                 time.sleep(0.5)
             at = time.time()
     yield DemoRun(at, cgroup, why, log_dir)
