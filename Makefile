@@ -48,10 +48,10 @@ tools:
 
 ## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
 stack: $(VENV)/.installed tools
-	$(BIN)/vitalyst-otel stack up
+	$(BIN)/python -m devstack up
 
 stack-down: $(VENV)/.installed
-	$(BIN)/vitalyst-otel stack down
+	$(BIN)/python -m devstack down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis benchmarks/results

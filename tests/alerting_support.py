@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.naming_contract import ROOT
-from vitalyst_otel.stack.alerting import render_alertmanager_config as stack_render
+from devstack.alerting import render_alertmanager_config as stack_render
 
 ALERTMANAGER_CONFIG = ROOT / "prometheus" / "alertmanager.yml"
 
@@ -29,7 +29,7 @@ def render_alertmanager_config(
 ) -> tuple[str, dict[str, str]]:
     """The shipped Alertmanager configuration, pointed at a test webhook server, with the tokens
     of ``secrets_dir`` (random ones written where missing), by the stack's own renderer
-    (vitalyst_otel/stack/alerting.py). Returns the YAML text and the token of each receiver."""
+    (devstack/alerting.py). Returns the YAML text and the token of each receiver."""
     return stack_render(source, webhook_base_url, secrets_dir, group_wait=group_wait)
 
 

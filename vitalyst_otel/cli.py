@@ -1,7 +1,6 @@
 """``vitalyst-otel``: the command line.
 
     vitalyst-otel doctor [--send] [--json]     effective configuration, conflicts, a test send
-    vitalyst-otel stack up|down|status         the local stack of real backends (tests, demos)
 """
 
 from __future__ import annotations
@@ -18,17 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--send", action="store_true", help="send one span, metric and log record")
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
 
-    stack = commands.add_parser("stack", help="start, stop or inspect the local stack")
-    stack.add_argument("stack_args", nargs=argparse.REMAINDER)
-
     args = parser.parse_args(argv)
-    if args.command == "doctor":
-        from vitalyst_otel.doctor import run
+    from vitalyst_otel.doctor import run
 
-        return run(send=args.send, as_json=args.json)
-    from vitalyst_otel.stack.cli import main as stack_main
-
-    return stack_main(args.stack_args)
+    return run(send=args.send, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,11 @@ import pytest
 
 from tests.conftest import require
 from tests.integration.e2e_support import free_port
-from vitalyst_otel.stack.binaries import Binaries, MissingPart
-from vitalyst_otel.stack.binaries import collector_binary as build_collector
-from vitalyst_otel.stack.binaries import jaeger_binary as build_jaeger
-from vitalyst_otel.stack.es_standin import StandinClient
-from vitalyst_otel.stack.stack import Stack, Ports
+from devstack.binaries import Binaries, MissingPart
+from devstack.binaries import collector_binary as build_collector
+from devstack.binaries import jaeger_binary as build_jaeger
+from devstack.es_standin import StandinClient
+from devstack.stack import Stack, Ports
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

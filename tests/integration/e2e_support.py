@@ -184,7 +184,7 @@ def memory_cgroup(limit: int) -> Iterator[tuple[Path | None, str]]:
 
 def port_block(count: int) -> list[int]:
     """``count`` distinct ports that were free a moment ago."""
-    from vitalyst_otel.stack.stack import Ports
+    from devstack.stack import Ports
 
     ports: list[int] = []
     while len(ports) < count:
@@ -203,7 +203,7 @@ def collector_component(name: str, binary: Path, files: list[str], ports: dict[s
                         extra: dict[str, str]):
     """A stand-alone vitalyst-otelcol with the shipped files, on the given loopback ports, to be
     run by a Stack used as a process supervisor."""
-    from vitalyst_otel.stack.stack import HOST, Component
+    from devstack.stack import HOST, Component
 
     root = Path(__file__).resolve().parents[2]
     argv = [str(binary)]
@@ -245,7 +245,7 @@ def jaeger_span_counts(jaeger: str, service: str) -> dict[str, int]:
 def jaeger_component(binary: Path, ports: dict[str, int], **extra_env: str):
     """Jaeger v2 on the given ports (grpc, http, query, query_grpc, health, metrics), to be run by a
     Stack used as a process supervisor."""
-    from vitalyst_otel.stack import stack
+    from devstack import stack
 
     root = Path(__file__).resolve().parents[2]
     return stack.jaeger_component(

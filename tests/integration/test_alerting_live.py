@@ -177,7 +177,7 @@ def test_collector_down_pages_and_silences_telemetry_absent(stack, short_for, re
 
 
 def test_relay_and_tokens_come_from_the_stack_options(stack) -> None:
-    """`vitalyst-otel stack` runs the shipped routing: only the relay's address and the token
+    """`python -m devstack` runs the shipped routing: only the relay's address and the token
     files differ from prometheus/alertmanager.yml."""
     import yaml
 

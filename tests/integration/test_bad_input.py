@@ -13,7 +13,7 @@ from tests.integration.otlp_client import (
     LOGS_METHOD, METRICS_METHOD, TRACES_METHOD, GrpcSender, logs_request, metrics_request, new_trace_ids,
     post_http, traces_request,
 )
-from vitalyst_otel.stack.stack import HOST, Stack
+from devstack.stack import HOST, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from tests.integration.e2e_support import (
     collector_component, collector_metric, collector_ports, jaeger_component, jaeger_trace, port_block,
 )
-from vitalyst_otel.stack.stack import HOST, Stack
+from devstack.stack import HOST, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.e2e_support import collector_component, collector_metric, collector_ports, port_block
 from tests.integration.otlp_client import new_trace_ids, post_http, traces_request
-from vitalyst_otel.stack.stack import HOST, Stack
+from devstack.stack import HOST, Stack
 
 pytestmark = pytest.mark.integration
 

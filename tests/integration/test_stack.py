@@ -1,4 +1,4 @@
-"""`vitalyst-otel stack`: it starts every backend healthy, reports them, wires them together, and
+"""`python -m devstack`: it starts every backend healthy, reports them, wires them together, and
 `down` leaves no process behind. The Elasticsearch here is the bulk-API stand-in."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from vitalyst_otel.stack.stack import ORDER
+from devstack.stack import ORDER
 
 pytestmark = pytest.mark.integration
 
 
 def _stack_cli(*args: str, state_dir: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "vitalyst_otel.cli", "stack", *args, "--state-dir", str(state_dir)],
+    return subprocess.run([sys.executable, "-m", "devstack", *args, "--state-dir", str(state_dir)],
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -19,7 +19,7 @@ from tests.integration.e2e_support import (
     collector_component, collector_metric, collector_ports, eventually, jaeger_component, port_block,
 )
 from tests.integration.otlp_client import logs_request, new_trace_ids, post_http, traces_request
-from vitalyst_otel.stack.stack import HOST, Component, Stack
+from devstack.stack import HOST, Component, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def _measure(collector_binary: Path, jaeger_binary: Path, tmp_path: Path, signal
     # Backends of their own: Jaeger keeping few traces, a stand-in that only counts documents.
     supervisor.components["jaeger"] = jaeger_component(jaeger_binary, jaeger, JAEGER_MAX_TRACES="20000")
     supervisor.components["es-standin"] = Component(
-        "es-standin", [sys.executable, "-m", "vitalyst_otel.stack.es_standin", "--port", str(es_port),
+        "es-standin", [sys.executable, "-m", "devstack.es_standin", "--port", str(es_port),
                        "--max-docs", "1000"], f"http://{HOST}:{es_port}", f"http://{HOST}:{es_port}/")
     component = collector_component("collector", collector_binary, ["config.yaml"], ports, tmp_path, {
         "VITALYST_TEMPO_ENDPOINT": f"{HOST}:{jaeger['grpc']}",

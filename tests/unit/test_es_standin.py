@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from vitalyst_otel.stack.es_standin import ElasticsearchStandin, StandinClient, parse_bulk
+from devstack.es_standin import ElasticsearchStandin, StandinClient, parse_bulk
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""The stack's copies of the rules and of the Alertmanager configuration (vitalyst_otel/stack/alerting.py)."""
+"""The stack's copies of the rules and of the Alertmanager configuration (devstack/alerting.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import yaml
 
 from tests.alerting_support import seconds, shorter_for
 from tests.naming_contract import ROOT, RULES_DIR
-from vitalyst_otel.stack.alerting import render_alertmanager_config, render_rules
-from vitalyst_otel.stack.binaries import MissingPart
+from devstack.alerting import render_alertmanager_config, render_rules
+from devstack.binaries import MissingPart
 
 SHIPPED = ROOT / "prometheus" / "alertmanager.yml"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from vitalyst_otel.stack.binaries import MissingPart
+from devstack.binaries import MissingPart
 
 
 def _yaml() -> Any:
@@ -96,7 +96,7 @@ def render_rules(source_dir: Path, target_dir: Path, evaluation_interval: str,
                 if edit is not None:
                     edit(rule)
         out = target_dir / path.name
-        out.write_text(f"# Rendered by `vitalyst-otel stack` from {path}; edit that file instead.\n"
+        out.write_text(f"# Rendered by `python -m devstack` from {path}; edit that file instead.\n"
                        + yaml.safe_dump(doc, sort_keys=False))
         written.append(out)
     for stale in set(target_dir.glob("*.yml")) - set(written):

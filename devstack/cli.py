@@ -1,10 +1,10 @@
-"""``vitalyst-otel stack up|down|status``: the local stack of real backends.
+"""``python -m devstack up|down|status``: the local stack of real backends.
 
-    vitalyst-otel stack up [--state-dir DIR] [--port NAME=PORT ...] [--free-ports]
+    python -m devstack up [--state-dir DIR] [--port NAME=PORT ...] [--free-ports]
                            [--scrape-interval 5s] [--alert-relay-port 9095]
                            [--alert-token-dir DIR] [--alert-group-wait 1s] [--timeout 90] [--json]
-    vitalyst-otel stack status [--state-dir DIR] [--json]
-    vitalyst-otel stack down [--state-dir DIR] [--json]
+    python -m devstack status [--state-dir DIR] [--json]
+    python -m devstack down [--state-dir DIR] [--json]
 
 The state directory defaults to .state/stack in the working directory ($VITALYST_STACK_DIR
 overrides it); ``status`` and ``down`` find everything they need in it. Exit status: 0 when the
@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from vitalyst_otel.stack.binaries import MissingPart, repo_root
-from vitalyst_otel.stack.stack import ALERT_RELAY_PORT, Ports, Stack
+from devstack.binaries import MissingPart, repo_root
+from devstack.stack import ALERT_RELAY_PORT, Ports, Stack
 
 DEFAULT_STATE_DIR = ".state/stack"
 
@@ -36,7 +36,7 @@ def _port(text: str) -> tuple[str, int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vitalyst-otel stack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status"))
     parser.add_argument("--state-dir", type=Path,
                         default=Path(os.environ.get("VITALYST_STACK_DIR", DEFAULT_STATE_DIR)),
@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_status(status, args.json)
         return 0 if all(c["healthy"] for c in status["components"].values()) else 1
     except MissingPart as exc:
-        print(f"vitalyst-otel stack: {exc}", file=sys.stderr)
+        print(f"python -m devstack: {exc}", file=sys.stderr)
         return 2
     except (RuntimeError, ValueError) as exc:
-        print(f"vitalyst-otel stack {args.command}: {exc}", file=sys.stderr)
+        print(f"python -m devstack {args.command}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -22,7 +22,7 @@ Control endpoints (JSON in, JSON out), all under ``/_standin/``:
            ``count`` and ``seconds`` may be combined: the fault ends when either runs out.
     DELETE /_standin/fault               clear the fault
 
-Run it alone with ``python -m vitalyst_otel.stack.es_standin --port 19200``; tests use
+Run it alone with ``python -m devstack.es_standin --port 19200``; tests use
 :class:`ElasticsearchStandin` in process and :class:`StandinClient` to read it back.
 """
 
@@ -405,7 +405,7 @@ class StandinClient:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m vitalyst_otel.stack.es_standin",
+        prog="python -m devstack.es_standin",
         description="Elasticsearch bulk-API stand-in (not Elasticsearch): records documents, injects faults.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=19200)

@@ -28,8 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vitalyst_otel.stack.alerting import render_alertmanager_config, render_rules
-from vitalyst_otel.stack.binaries import Binaries
+from devstack.alerting import render_alertmanager_config, render_rules
+from devstack.binaries import Binaries
+
+# Children such as ``python -m devstack.es_standin`` import this package from the checkout.
+_PYTHONPATH = os.pathsep.join(
+    p for p in (str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")) if p)
 
 HOST = "127.0.0.1"
 STATE_FILE = "state.json"
@@ -214,7 +218,7 @@ class Stack:
         self.components = {
             "es-standin": Component(
                 "es-standin",
-                [str(b.python), "-m", "vitalyst_otel.stack.es_standin", "--host", HOST, "--port", str(p.es_standin)],
+                [str(b.python), "-m", "devstack.es_standin", "--host", HOST, "--port", str(p.es_standin)],
                 url(p.es_standin), url(p.es_standin, "/")),
             "jaeger": jaeger_component(
                 b.jaeger, self.root, otlp_grpc=p.jaeger_otlp_grpc, otlp_http=p.jaeger_otlp_http,
@@ -328,7 +332,7 @@ class Stack:
                                              group_wait=self.alert_group_wait,
                                              create_tokens=self.alert_token_dir is None)
         rendered = self.state_dir / "alertmanager.yml"
-        rendered.write_text(f"# Rendered by `vitalyst-otel stack` from {source}; edit that file instead.\n" + text)
+        rendered.write_text(f"# Rendered by `python -m devstack` from {source}; edit that file instead.\n" + text)
         return rendered
 
     # --- processes --------------------------------------------------------------------------
@@ -348,7 +352,8 @@ class Stack:
         try:
             child = subprocess.Popen(
                 c.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, **c.env}, cwd=self.state_dir, start_new_session=True)
+                env={**os.environ, "PYTHONPATH": _PYTHONPATH, **c.env}, cwd=self.state_dir,
+                start_new_session=True)
         finally:
             log.close()
         self._children[name] = child
@@ -428,7 +433,7 @@ class Stack:
         previous = Stack.load(self.state_dir)
         if previous is not None and previous.running():
             raise RuntimeError(f"a stack is already running from {self.state_dir} "
-                               f"({', '.join(previous.running())}); run `vitalyst-otel stack down` first")
+                               f"({', '.join(previous.running())}); run `python -m devstack down` first")
         busy = self.ports.in_use()
         if busy:
             raise RuntimeError(f"port(s) already in use: {', '.join(busy)}; "

@@ -19,7 +19,7 @@ def repo_root(start: Path | None = None) -> Path:
     """The checkout holding collector/manifest.yaml: the working directory or one of its parents,
     else the one this package was installed from in development mode."""
     candidates = [start or Path.cwd()]
-    candidates.append(Path(__file__).resolve().parents[2])
+    candidates.append(Path(__file__).resolve().parents[1])
     for base in candidates:
         for directory in (base, *base.parents):
             if (directory / "collector" / "manifest.yaml").is_file():
