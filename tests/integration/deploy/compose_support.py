@@ -52,7 +52,7 @@ class ComposeProject:
             "VITALYST_CI_PROMETHEUS_DIR": str(render_prometheus(self.state / "prometheus")),
             "VITALYST_DEMO_BIND": "127.0.0.1:", "VITALYST_OTLP_GRPC_BIND": "127.0.0.1:",
             "VITALYST_OTLP_HTTP_BIND": "127.0.0.1:", "VITALYST_GRAFANA_BIND": "127.0.0.1:",
-            **DEMO_CREDENTIALS, **self.extra_env,
+            "VITALYST_ENVIRONMENT": "ci", **DEMO_CREDENTIALS, **self.extra_env,
         }
 
     def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
