@@ -19,6 +19,9 @@ RELEASE = "v0.148.0"
 # The environment an operator must add for a combination (fail-closed overlays).
 AUTH_ENV = {"VITALYST_OTLP_BEARER_TOKEN": "test-token"}
 TLS_ENV = {"VITALYST_OTLP_TLS_CERT_FILE": "/etc/ssl/otlp.crt", "VITALYST_OTLP_TLS_KEY_FILE": "/etc/ssl/otlp.key"}
+# Kubernetes (deploy/helm): the node name from the downward API, the gateways' headless Service.
+K8S_ENV = {"K8S_NODE_NAME": "node-1", "VITALYST_GATEWAY_SERVICE": "gateway.observability"}
+REMOTE_WRITE_ENV = {"VITALYST_REMOTE_WRITE_ENDPOINT": "http://prometheus:9090/api/v1/write"}
 
 # Every configuration we ship: a base file plus overlays, and the environment it needs.
 SHIPPED = [
@@ -32,6 +35,12 @@ SHIPPED = [
     (("gateway.yaml", "overlays/otlp-tls.yaml"), TLS_ENV),
     (("config.yaml", "overlays/to-gateway.yaml", "overlays/otlp-auth.yaml", "overlays/otlp-tls.yaml"),
      {**AUTH_ENV, **TLS_ENV}),
+    (("config.yaml", "overlays/k8s-metadata.yaml", "overlays/memory-from-limit.yaml"), K8S_ENV),
+    (("config.yaml", "overlays/k8s-metadata.yaml", "overlays/memory-from-limit.yaml", "overlays/to-gateway.yaml",
+      "overlays/to-gateway-k8s.yaml", "overlays/remote-write.yaml", "overlays/otlp-auth.yaml"),
+     {**K8S_ENV, **REMOTE_WRITE_ENV, **AUTH_ENV}),
+    (("gateway.yaml", "overlays/memory-from-limit.yaml"), {}),
+    (("config.yaml", "overlays/remote-write.yaml"), REMOTE_WRITE_ENV),
 ]
 
 # Upstream bug in this release (open-telemetry/opentelemetry-collector#14682, fixed after

@@ -1,0 +1,158 @@
+"""The two-tier collector at 1, 2 and 4 gateways, as processes on this machine (no cluster):
+``python -m benchmarks.gateway_scaling [--seconds 15] [--gateways 0,1,2,4] [--out PATH]``.
+
+One agent (collector/config.yaml + overlays/to-gateway.yaml, static resolver) receives OTLP/HTTP
+trace requests from a load generator (4 threads, 100 fresh traces of 5 spans per request) and
+routes them by trace id to N gateways (collector/gateway.yaml: 2 s decision wait, 10 % kept),
+which export what they keep to Jaeger. ``0`` gateways is the baseline: the same agent exporting
+straight to Jaeger, so the difference in agent CPU per span is the loadbalancing exporter's own
+cost. Each gateway runs with GOMAXPROCS=1.
+
+Reported per run: spans/s accepted by the agent, spans/s and CPU share per gateway, CPU seconds
+per million spans for the agent and for the gateways together. The machine's cores are shared
+by every process here (and by whatever else runs on it), so total throughput cannot grow with N
+here: what carries over to a cluster is the cost per span of each tier and whether the sum over
+gateways stays flat as N grows (no coordination cost). docs/operations.md, "Capacity planning",
+has the figures and the derivation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from devstack.stack import HOST, Stack
+from tests.integration.e2e_support import (collector_component, collector_metric, collector_ports, jaeger_component,
+                                           port_block)
+from tests.integration.otlp_client import post_http, traces_request
+
+ROOT = Path(__file__).resolve().parent.parent
+SENDERS = 4
+TRACES_PER_REQUEST = 100
+SPANS_PER_TRACE = 5
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class TraceLoad:
+    """Export requests whose trace ids are fresh every time: a template with a random 12-byte
+    prefix on each trace id, replaced by a new random prefix per request (one bytes.replace)."""
+
+    def __init__(self) -> None:
+        self.prefix = secrets.token_bytes(12)
+        ids = [self.prefix + i.to_bytes(4, "big") for i in range(TRACES_PER_REQUEST)]
+        self.template = traces_request(ids, spans_per_trace=SPANS_PER_TRACE)
+
+    def next(self) -> bytes:
+        return self.template.replace(self.prefix, secrets.token_bytes(12))
+
+
+def run(collector: Path, jaeger: Path, state: Path, gateways: int, seconds: float) -> dict:
+    free = iter(port_block(10 + 7 * (gateways + 1)))
+    agent_ports = collector_ports(free)
+    gateway_ports = [collector_ports(free) for _ in range(gateways)]
+    jaeger_ports = {n: next(free) for n in ("grpc", "http", "query", "query_grpc", "health", "metrics")}
+    state.mkdir(parents=True, exist_ok=True)
+    supervisor = Stack(state, state)
+    supervisor.components["jaeger"] = jaeger_component(jaeger, jaeger_ports, JAEGER_MAX_TRACES="20000")
+    backend = {"VITALYST_TEMPO_ENDPOINT": f"{HOST}:{jaeger_ports['grpc']}", "VITALYST_TEMPO_QUEUE_SIZE": "100000"}
+    for i, ports in enumerate(gateway_ports):
+        supervisor.components[f"gateway-{i}"] = collector_component(
+            f"gateway-{i}", collector, ["gateway.yaml"], ports, state,
+            {**backend, "GOMAXPROCS": "1", "VITALYST_TAIL_DECISION_WAIT": "2s", "VITALYST_TAIL_SAMPLE_PERCENT": "10"})
+    files = ["config.yaml"]
+    agent_env = {**backend, "VITALYST_ELASTICSEARCH_ENDPOINT": f"http://{HOST}:9", "VITALYST_GATEWAY_QUEUE_SIZE": "100000"}
+    if gateways:
+        files.append("overlays/to-gateway.yaml")
+        agent_env["VITALYST_GATEWAY_HOSTNAMES"] = "[" + ", ".join(f"{HOST}:{p['grpc']}" for p in gateway_ports) + "]"
+    supervisor.components["agent"] = collector_component("agent", collector, files, agent_ports, state, agent_env)
+    load = TraceLoad()
+    stop = threading.Event()
+
+    def sender() -> None:
+        while not stop.is_set():
+            post_http(f"{HOST}:{agent_ports['http']}", "/v1/traces", load.next(), timeout=30)
+
+    try:
+        for name in supervisor.components:
+            supervisor.start(name)
+        supervisor.wait_healthy(list(supervisor.components), timeout=90)
+        pids = supervisor.running()
+        tiers = ["agent", *[f"gateway-{i}" for i in range(gateways)]]
+        cpu0 = {name: cpu_seconds(pids[name]) for name in tiers}
+        accepted0 = {name: collector_metric(p["metrics"], "otelcol_receiver_accepted_spans")
+                     for name, p in zip(tiers, [agent_ports, *gateway_ports])}
+        threads = [threading.Thread(target=sender, daemon=True) for _ in range(SENDERS)]
+        start = time.monotonic()
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - start
+        accepted = {name: collector_metric(p["metrics"], "otelcol_receiver_accepted_spans") - accepted0[name]
+                    for name, p in zip(tiers, [agent_ports, *gateway_ports])}
+        cpu = {name: cpu_seconds(pids[name]) - cpu0[name] for name in tiers}
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        agent_spans = accepted["agent"]
+        gateway_names = tiers[1:]
+        gateway_spans = sum(accepted[g] for g in gateway_names)
+        return {
+            "gateways": gateways,
+            "seconds": round(elapsed, 1),
+            "agent_spans_per_s": round(agent_spans / elapsed),
+            "agent_cpu_share": round(cpu["agent"] / elapsed, 2),
+            "agent_cpu_s_per_million_spans": round(cpu["agent"] / agent_spans * 1e6, 1),
+            "agent_peak_rss_mib": round(rss_mib(pids["agent"])),
+            "gateway_spans_per_s": [round(accepted[g] / elapsed) for g in gateway_names],
+            "gateway_cpu_share": [round(cpu[g] / elapsed, 2) for g in gateway_names],
+            "gateway_peak_rss_mib": [round(rss_mib(pids[g])) for g in gateway_names],
+            "gateways_cpu_s_per_million_spans": round(sum(cpu[g] for g in gateway_names) / gateway_spans * 1e6, 1)
+            if gateway_spans else None,
+            "routed_share": round(gateway_spans / agent_spans, 3) if gateways else None,
+        }
+    finally:
+        stop.set()
+        supervisor.down()
+
+
+def main() -> int:
+    from devstack.binaries import collector_binary, jaeger_binary
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--gateways", default="0,1,2,4")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gateway_scaling.json")
+    args = parser.parse_args()
+    collector, jaeger = collector_binary(ROOT), jaeger_binary(ROOT)
+    results = []
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="gateway-scaling-") as tmp:
+        for n in (int(x) for x in args.gateways.split(",")):
+            figures = run(collector, jaeger, Path(tmp) / f"n{n}", n, args.seconds)
+            print(json.dumps(figures), flush=True)
+            results.append(figures)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
+                                    "runs": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
