@@ -1,5 +1,6 @@
 """The two-tier collector at 1, 2 and 4 gateways, as processes on this machine (no cluster):
-``python -m benchmarks.gateway_scaling [--seconds 15] [--gateways 0,1,2,4] [--out PATH]``.
+``python -m benchmarks.gateway_scaling [--seconds 15] [--gateways 0,1,2,4] [--series 10000,...]
+[--out PATH]``.
 
 One agent (collector/config.yaml + overlays/to-gateway.yaml, static resolver) receives OTLP/HTTP
 trace requests from a load generator (4 threads, 100 fresh traces of 5 spans per request) and
@@ -12,7 +13,11 @@ Reported per run: spans/s accepted by the agent, spans/s and CPU share per gatew
 per million spans for the agent and for the gateways together. The machine's cores are shared
 by every process here (and by whatever else runs on it), so total throughput cannot grow with N
 here: what carries over to a cluster is the cost per span of each tier and whether the sum over
-gateways stays flat as N grows (no coordination cost). docs/operations.md, "Capacity planning",
+gateways stays flat as N grows (no coordination cost).
+
+The series runs hold N active series of a cumulative counter in one agent's prometheus exporter,
+updated continuously: CPU per data point, memory per series and the time of one scrape of the
+exporter (what Prometheus waits for). docs/operations.md, "Capacity planning",
 has the figures and the derivation.
 """
 
@@ -131,12 +136,77 @@ def run(collector: Path, jaeger: Path, state: Path, gateways: int, seconds: floa
         supervisor.down()
 
 
+def metrics_request(first: int, count: int, value: float) -> bytes:
+    """One export request: ``count`` series of a cumulative counter, series ids from ``first``."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import (AggregationTemporality, Metric, NumberDataPoint,
+                                                            ResourceMetrics, ScopeMetrics, Sum)
+    from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+    now = time.time_ns()
+    points = [NumberDataPoint(start_time_unix_nano=now - 10**9, time_unix_nano=now, as_double=value,
+                              attributes=[KeyValue(key="series", value=AnyValue(string_value=str(first + i)))])
+              for i in range(count)]
+    resource = Resource(attributes=[KeyValue(key="service.name", value=AnyValue(string_value="series-load")),
+                                    KeyValue(key="service.instance.id", value=AnyValue(string_value="load-1"))])
+    metric = Metric(name="vitalyst.load.items", unit="{item}", sum=Sum(
+        data_points=points, is_monotonic=True,
+        aggregation_temporality=AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE))
+    return ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
+        resource=resource, scope_metrics=[ScopeMetrics(metrics=[metric])])]).SerializeToString()
+
+
+def series_run(collector: Path, state: Path, series: int, seconds: float) -> dict:
+    """One agent holding ``series`` active series in its prometheus exporter, each updated
+    continuously: CPU per data point, memory per series, and the time of one scrape."""
+    import urllib.request
+
+    free = iter(port_block(8))
+    ports = collector_ports(free)
+    state.mkdir(parents=True, exist_ok=True)
+    supervisor = Stack(state, state)
+    supervisor.components["agent"] = collector_component("agent", collector, ["config.yaml"], ports, state, {
+        "VITALYST_TEMPO_ENDPOINT": f"{HOST}:9", "VITALYST_ELASTICSEARCH_ENDPOINT": f"http://{HOST}:9"})
+    chunk = 1000
+    requests = [metrics_request(first, min(chunk, series - first), 1.0) for first in range(0, series, chunk)]
+    try:
+        supervisor.start("agent")
+        supervisor.wait_healthy(["agent"], timeout=60)
+        pid = supervisor.running()["agent"]
+        idle_rss = rss_mib(pid)
+        host = f"{HOST}:{ports['http']}"
+        for body in requests:  # every series exists before the clock starts
+            post_http(host, "/v1/metrics", body, timeout=30)
+        cpu0, points0 = cpu_seconds(pid), collector_metric(ports["metrics"], "otelcol_receiver_accepted_metric_points")
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            for body in requests:
+                post_http(host, "/v1/metrics", body, timeout=30)
+        elapsed = time.monotonic() - start
+        points = collector_metric(ports["metrics"], "otelcol_receiver_accepted_metric_points") - points0
+        cpu = cpu_seconds(pid) - cpu0
+        scrape_start = time.monotonic()
+        with urllib.request.urlopen(f"http://{HOST}:{ports['prometheus']}/metrics", timeout=60) as response:
+            size = len(response.read())
+        scrape = time.monotonic() - scrape_start
+        return {"series": series, "points_per_s": round(points / elapsed),
+                "cpu_s_per_million_points": round(cpu / points * 1e6, 1),
+                "peak_rss_mib": round(rss_mib(pid)), "idle_rss_mib": round(idle_rss),
+                "kib_per_series": round((rss_mib(pid) - idle_rss) * 1024 / series, 2),
+                "scrape_s": round(scrape, 3), "scrape_mib": round(size / 2**20, 1)}
+    finally:
+        supervisor.down()
+
+
 def main() -> int:
     from devstack.binaries import collector_binary, jaeger_binary
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--gateways", default="0,1,2,4")
+    parser.add_argument("--series", default="10000,50000,200000",
+                        help="active metric series held by one agent (empty: skip the series runs)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "gateway_scaling.json")
     args = parser.parse_args()
     collector, jaeger = collector_binary(ROOT), jaeger_binary(ROOT)
@@ -148,9 +218,14 @@ def main() -> int:
             figures = run(collector, jaeger, Path(tmp) / f"n{n}", n, args.seconds)
             print(json.dumps(figures), flush=True)
             results.append(figures)
+        series_results = []
+        for n in (int(x) for x in args.series.split(",") if x):
+            figures = series_run(collector, Path(tmp) / f"s{n}", n, args.seconds)
+            print(json.dumps(figures), flush=True)
+            series_results.append(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
-                                    "runs": results}, indent=2))
+                                    "gateway_runs": results, "series_runs": series_results}, indent=2))
     return 0
 
 

@@ -1,7 +1,8 @@
 """Run what the chart renders for a collector container, outside Kubernetes: its ConfigMap and
 Secret volumes become files under a directory, its --config arguments and environment are kept
 as rendered, with only the paths moved under that directory and the values the kubelet would
-fill in (downward API, Secret keys) given test values."""
+fill in (downward API, Secret keys) given test values, and a kubeconfig in place of the pod's
+service account."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from pathlib import Path
 
 NODE_NAME = "node-1"
 SECRET_VALUE = "test-secret-value"
+# Outside a pod there is no service account: a kubeconfig stands in for it (the file says why).
+SERVICE_ACCOUNT_STAND_IN = {
+    "VITALYST_K8S_AUTH_TYPE": "kubeConfig",
+    "KUBECONFIG": str(Path(__file__).resolve().parents[1] / "support" / "kubeconfig-stand-in.yaml"),
+}
 
 
 @dataclass(frozen=True)
@@ -68,4 +74,4 @@ def materialise(docs: list[dict], kind: str, name: str, root: Path, container: s
     for arg in spec.get("args", []):
         flag, _, value = arg.partition("=")
         args.append(f"{flag}={moved(value)}" if value else arg)
-    return Container(args, env)
+    return Container(args, {**env, **SERVICE_ACCOUNT_STAND_IN})

@@ -122,7 +122,7 @@ def test_rendered_collector_validates(collector_binary, rendered, tmp_path, valu
 
 
 def test_agent_config_has_kubernetes_metadata_and_the_k8s_resolver(collector_binary, rendered, tmp_path) -> None:
-    """What the agent runs: k8sattributes and resourcedetection in every pipeline, the memory
+    """What the agent runs: k8s_attributes and resourcedetection in every pipeline, the memory
     limiter as a share of the container limit, spans to the gateways' headless Service."""
     docs = rendered["defaults"]
     agent = one(docs, "DaemonSet", "-agent")
@@ -134,10 +134,10 @@ def test_agent_config_has_kubernetes_metadata_and_the_k8s_resolver(collector_bin
     config = yaml.safe_load(printed.stdout)
     for name, pipeline in config["service"]["pipelines"].items():
         if name in ("traces", "metrics", "logs"):
-            assert pipeline["processors"][:3] == ["memory_limiter", "k8sattributes", "resourcedetection"], name
+            assert pipeline["processors"][:3] == ["memory_limiter", "k8s_attributes", "resourcedetection"], name
     limiter = config["processors"]["memory_limiter"]
     assert (limiter["limit_mib"], limiter["limit_percentage"], limiter["spike_limit_percentage"]) == (0, 80, 20)
-    assert config["processors"]["k8sattributes"]["filter"]["node_from_env_var"] == "K8S_NODE_NAME"
+    assert config["processors"]["k8s_attributes"]["filter"]["node_from_env_var"] == "K8S_NODE_NAME"
     resolver = config["exporters"]["loadbalancing/gateways"]["resolver"]
     gateway_service = one(docs, "Service", "-gateway")
     assert resolver.get("static") is None
