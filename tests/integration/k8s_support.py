@@ -3,8 +3,10 @@ schemas, etcd, kube-apiserver, all built by tools/*/build.sh and cached), render
 and a real kube-apiserver + etcd on loopback with certificates made here.
 
 The API server runs every check the server makes on a create (built-in validation, the CRDs'
-schemas and CEL rules, admission plugins) but has no controllers, scheduler or kubelet: nothing
-it accepts ever runs, and admission webhooks are not called."""
+schemas and CEL rules, admission plugins, RBAC) but has no controllers, scheduler or kubelet:
+nothing it accepts ever runs (the tests run the collector themselves), objects a controller
+would make (a namespace's default ServiceAccount) are created by hand, and admission webhooks
+are not called."""
 
 from __future__ import annotations
 
@@ -144,9 +146,9 @@ class LocalApiServer:
              "--service-account-key-file", str(certs / "sa.pub"),
              "--service-account-signing-key-file", str(certs / "sa.key"),
              "--service-cluster-ip-range", "10.96.0.0/16",
-             # A dry-run target: every request is authorised (authentication still needs the
-             # client certificate); admission plugins run as in a cluster.
-             "--authorization-mode", "AlwaysAllow",
+             # RBAC as in a cluster: the admin certificate is in system:masters, and the agent's
+             # service-account token has exactly what the chart's roles grant.
+             "--authorization-mode", "RBAC",
              "--anonymous-auth", "false",
              "--cert-dir", str(directory / "cert-dir")],
             stdout=logs[1].open("w"), stderr=subprocess.STDOUT))
@@ -187,6 +189,15 @@ class LocalApiServer:
         if check:
             assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
         return result
+
+    def service_account_kubeconfig(self, namespace: str, account: str, path: Path) -> Path:
+        """A kubeconfig that authenticates as a service account (a TokenRequest token)."""
+        token = self.kubectl("create", "token", account, "-n", namespace, "--duration", "1h").stdout.strip()
+        config = yaml.safe_load(self.kubeconfig.read_text())
+        config["users"] = [{"name": "admin", "user": {"token": token}}]
+        config["contexts"][0]["context"]["namespace"] = namespace
+        path.write_text(yaml.safe_dump(config))
+        return path
 
     def stop(self) -> None:
         for process in reversed(self.processes):

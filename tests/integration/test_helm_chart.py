@@ -3,7 +3,7 @@ defaults and ci/*-values.yaml): `helm lint --strict` (values.schema.json), `kube
 against the Kubernetes 1.37 and CRD schemas, the collector configurations it renders against
 `vitalyst-otelcol validate` and the repository's files, the rules against `promtool`, the
 Alertmanager file against `amtool`, and everything it renders against a real kube-apiserver
-(tests/integration/test_helm_server_dry_run.py)."""
+(tests/integration/test_helm_api_server.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from tests.integration.e2e_support import collector_ports, memory_cgroup, port_block
+from tests.integration.e2e_support import collector_ports, loopback_env, memory_cgroup, port_block
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +36,8 @@ def _limiter_lines(log: Path) -> dict[str, dict]:
 def test_memory_limiter_follows_the_container_limit(collector_binary, tmp_path) -> None:
     ports = collector_ports(iter(port_block(7)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITALYST_")}
-    env.update({
-        "VITALYST_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{ports['grpc']}",
-        "VITALYST_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{ports['http']}",
-        "VITALYST_OTELCOL_HEALTH_ENDPOINT": f"127.0.0.1:{ports['health']}",
-        "VITALYST_OTELCOL_METRICS_HOST": "127.0.0.1",
-        "VITALYST_OTELCOL_METRICS_PORT": str(ports["metrics"]),
-        "VITALYST_OTELCOL_PPROF_ENDPOINT": f"127.0.0.1:{ports['pprof']}",
-        "VITALYST_OTELCOL_ZPAGES_ENDPOINT": f"127.0.0.1:{ports['zpages']}",
-        "VITALYST_PROMETHEUS_EXPORTER_ENDPOINT": f"127.0.0.1:{ports['prometheus']}",
-        "VITALYST_OTELCOL_STORAGE_DIR": str(tmp_path / "queue"),
-        "VITALYST_TEMPO_ENDPOINT": "127.0.0.1:9",
-        "VITALYST_ELASTICSEARCH_ENDPOINT": "http://127.0.0.1:9",
-    })
+    env.update({**loopback_env(ports, tmp_path / "queue"),
+                "VITALYST_TEMPO_ENDPOINT": "127.0.0.1:9", "VITALYST_ELASTICSEARCH_ENDPOINT": "http://127.0.0.1:9"})
     log = tmp_path / "collector.log"
     with memory_cgroup(LIMIT_MIB * 2**20) as (cgroup, why):
         require(cgroup is not None, why)
