@@ -18,6 +18,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.route_template import RouteTemplates
+from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import RequestFacts, clean_request_id, current_request
 
@@ -42,22 +45,6 @@ class _ListGetter(Getter):
 
 
 _GETTER = _ListGetter()
-
-
-def error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def route_template(scope: dict, entry_root_path: str) -> str | None:
-    route = scope.get("route")
-    if route is None:
-        return None
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(path, str):
-        return None
-    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
-    return f"{mount_prefix}{path}" if mount_prefix else path
 
 
 class HttpServerTelemetry:
@@ -86,6 +73,7 @@ class HttpServerTelemetry:
         self.on_started = on_started
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_attrs: dict[tuple, dict] = {}
+        self.routes = RouteTemplates()
 
     def active_counter(self, method: str, scheme: str) -> list:
         """The one-element list holding the in-flight count of (method, scheme)."""
@@ -137,6 +125,9 @@ class ServerTelemetryMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or SCOPE_KEY in scope:
+            if scope["type"] == "websocket" and SCOPE_KEY not in scope:
+                await serve_websocket(self.app, scope, receive, send, self.telemetry, SCOPE_KEY)
+                return
             if scope["type"] == "lifespan" and self.telemetry.on_started is not None:
                 await self.app(scope, receive, self._watch_startup(send))
                 return
@@ -200,7 +191,8 @@ class ServerTelemetryMiddleware:
         entry_root = scope.get("root_path", "")
         facts = RequestFacts(
             request_id=clean_request_id(request_id.decode("latin-1")) if request_id is not None else None,
-            method=method, client_address=client_address, scope=scope, entry_root_path=entry_root)
+            method=method, client_address=client_address, scope=scope, entry_root_path=entry_root,
+            app=scope.get("app"), templates=telemetry.routes)
         facts_token = current_request.set(facts)
         in_flight = telemetry.active_counter(method, scheme)
         in_flight[0] += 1
@@ -221,11 +213,11 @@ class ServerTelemetryMiddleware:
             if span.is_recording():
                 span.record_exception(exc)
             if telemetry.errors is not None:
-                telemetry.errors.unhandled(exc, method, route_template(scope, entry_root), path)
+                telemetry.errors.unhandled(exc, method, facts.current_route(), path)
             raise
         finally:
             status = status_holder[0]
-            route = route_template(scope, entry_root)
+            route = facts.current_route()
             facts.route = route
             if (status == 401 or status == 403) and telemetry.security is not None and not facts.security_events:
                 telemetry.security.event("auth_failure" if status == 401 else "authz_denied")

@@ -18,13 +18,13 @@ class RequestFacts:
     security_events: int = 0
     scope: dict | None = None
     entry_root_path: str = ""
+    app: object = None
+    templates: object = None  # vitalyst_otel.http.route_template.RouteTemplates
 
     def current_route(self) -> str | None:
         """The route template, once routing has matched one."""
-        if self.route is None and self.scope is not None:
-            from vitalyst_otel.http_server import route_template
-
-            return route_template(self.scope, self.entry_root_path)
+        if self.route is None and self.scope is not None and self.templates is not None:
+            return self.templates.resolve(self.scope, self.app, self.entry_root_path)
         return self.route
 
 
