@@ -21,6 +21,7 @@ from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from vitalyst_otel import env
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.variable_typos import unknown_variable_message
 from vitalyst_otel.settings import Settings
 
 _log = logging.getLogger("vitalyst_otel")
@@ -155,7 +156,7 @@ def _report(handle: Telemetry) -> None:
     for problem in handle.settings.problems:
         _log.warning("%s", problem.message())
     for given, meant in handle.settings.unknown_variables:
-        _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
+        _log.warning("%s", unknown_variable_message(given, meant))
 
 
 def _diagnostics_level(handle: Telemetry) -> None:
@@ -353,14 +354,19 @@ def _signals(handle: Telemetry) -> None:
 
 def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.fastapi import AppPatch
+    from vitalyst_otel.http.header_capture import server_header_captures
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     on_started = None
     if handle.settings.gc_freeze:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
+    settings = handle.settings
+    captures = server_header_captures(settings.capture_request_headers, settings.capture_response_headers,
+                                      settings.sanitize_header_fields, handle.redactor)
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls, security=handle.security,
-                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started)
+                                      settings.excluded_urls, security=handle.security,
+                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started,
+                                      header_captures=captures)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 

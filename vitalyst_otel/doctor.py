@@ -15,6 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from vitalyst_otel import env
+from vitalyst_otel.variable_typos import unknown_variable_message
 from vitalyst_otel.settings import SIGNALS, Settings, mask_header_list
 
 CONTRIB_BRIDGES = {
@@ -46,7 +47,7 @@ def conflicts(settings: Settings, environ=os.environ) -> list[str]:
         found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
                      "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
     for given, meant in settings.unknown_variables:
-        found.append(f"{given} is not a known variable; did you mean {meant}?")
+        found.append(unknown_variable_message(given, meant))
     return found
 
 

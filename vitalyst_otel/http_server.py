@@ -10,7 +10,6 @@ template (``/nodes/{node_id}``), never the raw path, is what metrics see.
 
 from __future__ import annotations
 
-import re
 from time import perf_counter
 
 from opentelemetry import context as otel_context
@@ -19,10 +18,11 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.exclusions import Exclusions
 from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import RequestFacts, clean_request_id, current_request
+from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "QUERY", "TRACE"})
@@ -52,7 +52,7 @@ class HttpServerTelemetry:
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
                  excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None,
-                 on_started=None):
+                 on_started=None, header_captures=(None, None)):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
 
@@ -67,7 +67,8 @@ class HttpServerTelemetry:
             "http.server.active_requests", callbacks=[self._observe_active], unit="{request}",
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
-        self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
+        self.excluded = Exclusions(excluded_urls) or None
+        self.request_headers, self.response_headers = header_captures
         self.security = security
         self.errors = errors
         self.on_started = on_started
@@ -135,8 +136,12 @@ class ServerTelemetryMiddleware:
             return
         telemetry = self.telemetry
         path = scope["path"]
-        if telemetry.excluded is not None and telemetry.excluded(path):
-            await self.app(scope, receive, send)
+        if telemetry.excluded is not None and telemetry.excluded.excluded(scope):
+            excluded_token = current_request.set(EXCLUDED)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                current_request.reset(excluded_token)
             return
         start = perf_counter()
         raw_method = scope["method"]
@@ -181,6 +186,8 @@ class ServerTelemetryMiddleware:
             attributes["user_agent.original"] = user_agent.decode("latin-1")
         if version is not None:
             attributes["network.protocol.version"] = version
+        if telemetry.request_headers is not None:
+            attributes.update(telemetry.request_headers.attributes(scope["headers"]))
 
         parent = propagate.extract(carrier, getter=_GETTER) if carrier is not None else None
         span = telemetry.tracer.start_span(method if method != "_OTHER" else "HTTP",
@@ -197,10 +204,13 @@ class ServerTelemetryMiddleware:
         in_flight = telemetry.active_counter(method, scheme)
         in_flight[0] += 1
         status_holder = [0]
+        response_headers = telemetry.response_headers
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+                if response_headers is not None and span.is_recording():
+                    span.set_attributes(response_headers.attributes(message.get("headers", ())))
             await send(message)
 
         failure: str | None = None

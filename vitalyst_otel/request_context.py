@@ -29,6 +29,9 @@ class RequestFacts:
 
 
 current_request: ContextVar[RequestFacts | None] = ContextVar("vitalyst_request", default=None)
+# Current while an excluded request is served, so its access log line is dropped by the same
+# decision that kept its span and metrics out.
+EXCLUDED = RequestFacts()
 
 
 def clean_request_id(value: str | None) -> str | None:

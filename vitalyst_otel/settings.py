@@ -12,7 +12,6 @@ problem also names. :func:`vitalyst_otel.configurator` reports each problem once
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -23,6 +22,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from vitalyst_otel import env
+from vitalyst_otel.http.exclusions import combine as combine_exclusions
+from vitalyst_otel.variable_typos import find_typos as _find_typos
 
 SIGNALS = ("traces", "metrics", "logs")
 
@@ -221,6 +222,9 @@ SAMPLERS = (
 )
 PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "none")
 DEFAULT_EXCLUDED_URLS = ("^/health/live$", "^/health/ready$", "^/metrics$")
+HEADER_CAPTURE_VARS = (env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST,
+                       env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE,
+                       env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS)
 DEFAULT_REDACT_KEYS = (
     "authorization",
     "proxy-authorization",
@@ -359,13 +363,34 @@ VARIABLES: tuple[Var, ...] = (
         "Semantic-convention opt-in passed to contrib instrumentations. Our server instrumentation "
         "always emits the stable HTTP conventions."),
     Var(env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS, None, _name_list,
-        "comma-separated regular expressions, searched in the request path",
-        "Requests that get no span and no HTTP metrics; wins over OTEL_PYTHON_EXCLUDED_URLS.",
+        "comma-separated regular expressions",
+        "Requests that get no span, no HTTP metrics and no access log line, in addition to the "
+        "defaults (VITALYST_EXCLUDED_URLS_DEFAULTS). Each is searched (re.search, as contrib does) "
+        "in the URL contrib matches (scheme://host[:port]/path, no query) and in the path. When "
+        "set, OTEL_PYTHON_EXCLUDED_URLS is not used (contrib's precedence).",
         shown_default="value of OTEL_PYTHON_EXCLUDED_URLS"),
-    Var(env.OTEL_PYTHON_EXCLUDED_URLS, DEFAULT_EXCLUDED_URLS, _name_list,
-        "comma-separated regular expressions, searched in the request path",
-        "Requests that get no span, no HTTP metrics and no access log line.",
-        key="excluded_urls", shown_default="^/health/live$,^/health/ready$,^/metrics$"),
+    Var(env.OTEL_PYTHON_EXCLUDED_URLS, None, _name_list,
+        "comma-separated regular expressions",
+        "Requests that get no span, no HTTP metrics and no access log line, in addition to the "
+        "defaults; matched as OTEL_PYTHON_FASTAPI_EXCLUDED_URLS.", key="excluded_urls"),
+    Var(env.VITALYST_EXCLUDED_URLS_DEFAULTS, True, _bool, "true, false",
+        "Keep the built-in exclusions (^/health/live$, ^/health/ready$, ^/metrics$) in addition to "
+        "the user's excluded URLs; false leaves only the user's list.", key="excluded_urls_defaults"),
+    Var(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST, (), _name_list,
+        "comma-separated header names or regular expressions (matched case-insensitively against "
+        "the whole name, e.g. x-.*)",
+        "Request headers recorded on the server span as http.request.header.<lowercase name> "
+        "(a list of strings, one per occurrence). Credentials (the redaction keys and "
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS) are recorded as [REDACTED].",
+        key="capture_request_headers"),
+    Var(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE, (), _name_list,
+        "comma-separated header names or regular expressions, as for the request",
+        "Response headers recorded on the server span as http.response.header.<lowercase name>, "
+        "masked like request headers.", key="capture_response_headers"),
+    Var(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS, (), _name_list,
+        "comma-separated header names or regular expressions",
+        "Captured headers whose values are recorded as [REDACTED], in addition to the redaction "
+        "keys (VITALYST_REDACT_KEYS and the built-in ones).", key="sanitize_header_fields"),
     Var(env.VITALYST_LOG_FORMAT, "json", _choice("json", "text", "none"), "json, text, none",
         "Format of the application's log lines on stdout; none leaves logging alone.",
         key="log_format"),
@@ -512,6 +537,9 @@ class Settings:
     hash_salt: str | None = None
     security_log_rate: int = 10
     gc_freeze: bool = True
+    capture_request_headers: tuple[str, ...] = ()
+    capture_response_headers: tuple[str, ...] = ()
+    sanitize_header_fields: tuple[str, ...] = ()
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown_variables: tuple[tuple[str, str], ...] = ()
@@ -616,6 +644,17 @@ class _Builder:
         self.sources[f"{name}#raw"] = value if isinstance(value, str) else _render(value)
         return parsed
 
+    def _regexes(self, name: str, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        """The patterns that compile; one problem per one that does not."""
+        good = []
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+                good.append(pattern)
+            except re.error:
+                self.problems.append(ConfigProblem(name, pattern, "regular expressions", "the other patterns"))
+        return tuple(good)
+
     def is_set(self, name: str) -> bool:
         return self.raw(BY_NAME[name]) is not None
 
@@ -652,15 +691,14 @@ class _Builder:
             when=get(env.VITALYST_LOG_FILE_WHEN),
             backup_count=get(env.VITALYST_LOG_FILE_BACKUP_COUNT),
         )
-        excluded = get(env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS) or get(env.OTEL_PYTHON_EXCLUDED_URLS)
-        checked: list[str] = []
-        for pattern in excluded:
-            try:
-                re.compile(pattern)
-                checked.append(pattern)
-            except re.error:
-                self.problems.append(ConfigProblem(env.OTEL_PYTHON_EXCLUDED_URLS, pattern,
-                                                   "regular expressions", "the other patterns"))
+        excluded_from = (env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS
+                         if self.is_set(env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS) and self.overrides.get("excluded_urls") is None
+                         else env.OTEL_PYTHON_EXCLUDED_URLS)
+        excluded = combine_exclusions(DEFAULT_EXCLUDED_URLS, get(excluded_from),
+                                      get(env.VITALYST_EXCLUDED_URLS_DEFAULTS))
+        checked = self._regexes(excluded_from, excluded)
+        for name in HEADER_CAPTURE_VARS:
+            self._regexes(name, get(name))
 
         settings = Settings(
             sdk_disabled=disabled,
@@ -685,7 +723,10 @@ class _Builder:
             limits=self._limits(),
             otel_log_level=get(env.OTEL_LOG_LEVEL),
             semconv_opt_in=get(env.OTEL_SEMCONV_STABILITY_OPT_IN),
-            excluded_urls=tuple(checked),
+            excluded_urls=checked,
+            capture_request_headers=get(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST),
+            capture_response_headers=get(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE),
+            sanitize_header_fields=get(env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS),
             log_format=get(env.VITALYST_LOG_FORMAT),
             log_level=get(env.VITALYST_LOG_LEVEL),
             log_file=log_file if log_file_path else None,
@@ -832,33 +873,6 @@ def guess_service_name(argv: list[str] | None = None, main_module: str | None = 
     return module.replace("_", "-")
 
 
-def _known_names() -> set[str]:
-    names = set(BY_NAME) | {env.OTEL_PYTHON_DISTRO, env.OTEL_PYTHON_CONFIGURATOR}
-    for module_name in (
-        "opentelemetry.sdk.environment_variables",
-        "opentelemetry.environment_variables",
-        "opentelemetry.instrumentation.environment_variables",
-    ):
-        try:
-            module = __import__(module_name, fromlist=["_"])
-        except ImportError:  # pragma: no cover
-            continue
-        names.update(value for key, value in vars(module).items()
-                     if key.startswith(("OTEL_", "_OTEL_")) and isinstance(value, str))
-    return names
-
-
 def find_typos(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Variables that look like a misspelt OTEL_*/VITALYST_* name: (given, probably meant)."""
-    candidates = [name for name in environ if name.startswith(("OTEL_", "VITALYST_", "OTLP_", "OTEL"))]
-    if not candidates:
-        return []
-    known = _known_names()
-    typos = []
-    for name in candidates:
-        if name in known or name.startswith(("OTEL_PYTHON_", "OTEL_INSTRUMENTATION_")):
-            continue
-        match = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
-        if match:
-            typos.append((name, match[0]))
-    return typos
+    """Variables that look like a misspelt OTEL_*/VITALYST_* name: (given, probably meant or "")."""
+    return _find_typos(environ, BY_NAME)

@@ -151,19 +151,51 @@ def test_service_name_is_never_unknown_service():
     assert "unknown_service" not in load().service_name
 
 
-def test_excluded_urls_are_regular_expressions_and_bad_ones_are_dropped():
+DEFAULTS = ("^/health/live$", "^/health/ready$", "^/metrics$")
+
+
+def test_excluded_urls_add_to_the_defaults_and_bad_ones_are_dropped():
     s = load({env.OTEL_PYTHON_EXCLUDED_URLS: "^/healthz$,([unclosed"})
-    assert s.excluded_urls == ("^/healthz$",)
-    assert s.problems
-    assert load().excluded_urls == ("^/health/live$", "^/health/ready$", "^/metrics$")
+    assert s.excluded_urls == (*DEFAULTS, "^/healthz$")
+    assert [(p.variable, p.value) for p in s.problems] == [(env.OTEL_PYTHON_EXCLUDED_URLS, "([unclosed")]
+    assert load().excluded_urls == DEFAULTS
     fastapi_specific = load({env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS: "^/ping$", env.OTEL_PYTHON_EXCLUDED_URLS: "^/x$"})
-    assert fastapi_specific.excluded_urls == ("^/ping$",)
+    assert fastapi_specific.excluded_urls == (*DEFAULTS, "^/ping$")  # contrib's precedence between the two
+    only_mine = load({env.OTEL_PYTHON_EXCLUDED_URLS: "ping", env.VITALYST_EXCLUDED_URLS_DEFAULTS: "false"})
+    assert only_mine.excluded_urls == ("ping",)
+    explicit = Settings.load({"excluded_urls": ["^/a$"]}, {env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS: "^/b$"})
+    assert explicit.excluded_urls == (*DEFAULTS, "^/a$")  # an argument beats the environment
+
+
+def test_header_capture_variables_are_lists_of_regular_expressions():
+    s = load({env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST: "X-Tenant, x-.*-id,([",
+              env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE: "content-type",
+              env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS: "x-session"})
+    assert s.capture_request_headers == ("X-Tenant", "x-.*-id", "([")
+    assert s.capture_response_headers == ("content-type",) and s.sanitize_header_fields == ("x-session",)
+    assert [p.variable for p in s.problems] == [env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST]
+    assert load().capture_request_headers == ()
 
 
 def test_typos_of_known_variables_are_found():
     typos = dict(find_typos({"OTEL_SERVICE_NAM": "x", "OTEL_TRACES_EXPORTER": "otlp", "HOME": "/root",
                              "VITALYST_LOG_FORMT": "json"}))
     assert typos == {"OTEL_SERVICE_NAM": "OTEL_SERVICE_NAME", "VITALYST_LOG_FORMT": "VITALYST_LOG_FORMAT"}
+
+
+def test_misspelt_or_unknown_contrib_variables_are_reported():
+    typos = dict(find_typos({
+        "OTEL_PYTHON_FASTAPI_EXCLUDED_URL": "x",  # misspelt
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUST": "x-a",  # misspelt
+        "OTEL_PYTHON_NO_SUCH_THING": "1",  # read by nothing installed
+        "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "ok", "OTEL_PYTHON_ASGI_EXCLUDED_URLS": "ok",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "ok",
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST": "ok",
+    }))
+    assert typos == {"OTEL_PYTHON_FASTAPI_EXCLUDED_URL": "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS",
+                     "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUST":
+                         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST",
+                     "OTEL_PYTHON_NO_SUCH_THING": ""}
 
 
 def test_configuration_md_lists_every_variable_as_the_registry_declares_it():
