@@ -10,6 +10,7 @@ template (``/nodes/{node_id}``), never the raw path, is what metrics see.
 
 from __future__ import annotations
 
+import re
 from time import perf_counter
 
 from opentelemetry import context as otel_context
@@ -18,7 +19,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
-from vitalyst_otel.http.exclusions import Exclusions
+from vitalyst_otel.http.exclusions import is_excluded
 from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
@@ -51,7 +52,7 @@ class HttpServerTelemetry:
     """Tracer, instruments and caches shared by every request of every instrumented app."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
-                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None,
+                 excluded: re.Pattern | None = None, security=None, errors=None, hasher=None,
                  on_started=None, header_captures=(None, None)):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
@@ -67,7 +68,7 @@ class HttpServerTelemetry:
             "http.server.active_requests", callbacks=[self._observe_active], unit="{request}",
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
-        self.excluded = Exclusions(excluded_urls) or None
+        self.excluded = excluded.search if excluded is not None else None
         self.request_headers, self.response_headers = header_captures
         self.security = security
         self.errors = errors
@@ -136,7 +137,7 @@ class ServerTelemetryMiddleware:
             return
         telemetry = self.telemetry
         path = scope["path"]
-        if telemetry.excluded is not None and telemetry.excluded.excluded(scope):
+        if telemetry.excluded is not None and is_excluded(telemetry.excluded, scope):
             excluded_token = current_request.set(EXCLUDED)
             try:
                 await self.app(scope, receive, send)

@@ -32,17 +32,9 @@ def joined_pattern(patterns: tuple[str, ...], flags: int = 0) -> re.Pattern | No
     return re.compile("|".join(f"(?:{p})" for p in usable), flags) if usable else None
 
 
-class Exclusions:
-    def __init__(self, patterns: tuple[str, ...]):
-        pattern = joined_pattern(patterns)
-        self.search = pattern.search if pattern is not None else None
-
-    def __bool__(self) -> bool:
-        return self.search is not None
-
-    def excluded(self, scope: dict) -> bool:
-        search = self.search
-        return search is not None and (search(scope["path"]) is not None or search(contrib_url(scope)) is not None)
+def is_excluded(search, scope: dict) -> bool:
+    """``search`` (a compiled pattern's search) finds the request's path or contrib's URL."""
+    return search(scope["path"]) is not None or search(contrib_url(scope)) is not None
 
 
 def _compiles(pattern: str) -> bool:

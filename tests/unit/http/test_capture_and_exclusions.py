@@ -13,13 +13,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from vitalyst_otel import env
 from vitalyst_otel.fastapi import instrument_app
 from vitalyst_otel.http.exclusions import contrib_url
 from vitalyst_otel.http.header_capture import server_header_captures
 from vitalyst_otel.http_server import HttpServerTelemetry
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 
 def served(environ: dict, *requests, base_url: str = "http://testserver"):
@@ -31,9 +30,10 @@ def served(environ: dict, *requests, base_url: str = "http://testserver"):
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     redactor = Redactor(settings.redact_keys)
     telemetry = HttpServerTelemetry(
-        tracer_provider, MeterProvider(metric_readers=[reader]), redactor, settings.excluded_urls,
-        header_captures=server_header_captures(settings.capture_request_headers, settings.capture_response_headers,
-                                               settings.sanitize_header_fields, redactor))
+        tracer_provider, MeterProvider(metric_readers=[reader]), redactor, settings.excluded_paths,
+        header_captures=server_header_captures(settings.instrumentation_http_capture_headers_server_request,
+                                               settings.instrumentation_http_capture_headers_server_response,
+                                               settings.instrumentation_http_capture_headers_sanitize_fields, redactor))
     app = FastAPI()
 
     @app.get("/{anything:path}")
@@ -57,9 +57,9 @@ def served(environ: dict, *requests, base_url: str = "http://testserver"):
     return exporter.get_finished_spans(), points
 
 
-CAPTURE = {env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST: "X-Tenant,x-trace-.*,Authorization,x-session",
-           env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE: "x-served-by,Set-Cookie",
-           env.OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS: "x-sess.*"}
+CAPTURE = {"OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": "X-Tenant,x-trace-.*,Authorization,x-session",
+           "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE": "x-served-by,Set-Cookie",
+           "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS": "x-sess.*"}
 
 
 def test_listed_headers_become_semconv_string_arrays_with_credentials_masked():
@@ -88,21 +88,21 @@ def test_a_credential_inside_a_captured_value_is_masked():
 
 
 def test_user_exclusions_add_to_the_defaults():
-    spans, points = served({env.OTEL_PYTHON_EXCLUDED_URLS: "^/internal/"},
+    spans, points = served({"OTEL_PYTHON_EXCLUDED_URLS": "^/internal/"},
                            ("/health/live", []), ("/metrics", []), ("/internal/x", []), ("/kept", []))
     assert [s.attributes["url.path"] for s in spans] == ["/kept"]
     assert sum(p.count for p in points) == 1
 
 
 def test_contrib_style_patterns_match_the_full_url_as_in_contrib():
-    spans, _ = served({env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS: "testserver/ping,healthcheck"},
+    spans, _ = served({"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "testserver/ping,healthcheck"},
                       ("/ping", []), ("/v1/healthcheck/deep", []), ("/pong", []), ("/ping2/x", []))
     # re.search over scheme://host/path: "testserver/ping" also matches /ping2/x, exactly as in contrib.
     assert [s.attributes["url.path"] for s in spans] == ["/pong"]
 
 
 def test_defaults_can_be_turned_off():
-    spans, _ = served({env.VITALYST_EXCLUDED_URLS_DEFAULTS: "false", env.OTEL_PYTHON_EXCLUDED_URLS: "^/x$"},
+    spans, _ = served({"VITALYST_EXCLUDED_URLS_DEFAULTS": "false", "OTEL_PYTHON_EXCLUDED_URLS": "^/x$"},
                       ("/health/live", []), ("/x", []))
     assert [s.attributes["url.path"] for s in spans] == ["/health/live"]
 
