@@ -52,6 +52,7 @@ class Telemetry:
     errors: Any = None
     health: Any = None
     failed_steps: list[str] = field(default_factory=list)
+    instrumentors: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
     def instrument_app(self, app) -> bool:
@@ -368,6 +369,15 @@ def _http_server(handle: Telemetry) -> None:
     handle.app_patch.install()
 
 
+def _instrumentors(handle: Telemetry) -> None:
+    # The launcher loads them itself, after us; the test capture keeps the test process as it is.
+    if VitalystConfigurator._instance is not None or handle.capture is not None:
+        return
+    from vitalyst_otel.instrumentors import load_installed
+
+    handle.instrumentors = load_installed()
+
+
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("logging", _console_logging, "JSON log formatting"),
     ("report", _report, "configuration reports"),
@@ -380,6 +390,7 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("runtime", _runtime, "runtime metrics"),
     ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
+    ("instrumentors", _instrumentors, "library instrumentation"),
 ]
 DISABLED_STEPS = {"logging", "report", "diagnostics"}
 
