@@ -57,10 +57,10 @@ class Telemetry:
 
     def instrument_app(self, app) -> bool:
         """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
-        if self.http is None:
-            return False
         from vitalyst_otel.fastapi import instrument_app
 
+        if self.http is None and self.app_patch is None:
+            return False
         return instrument_app(app, self.http, self._app_routes())
 
     def _app_routes(self) -> list[tuple[str, Callable]]:
@@ -69,10 +69,10 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
-        if self.health is not None and self.settings.health_routes:
+        if self.settings.health_routes:
             from vitalyst_otel import health
 
-            routes.extend(health.routes(self.health))
+            routes.extend(health.routes(self.health if self.health is not None else health.registry))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
@@ -369,6 +369,16 @@ def _http_server(handle: Telemetry) -> None:
     handle.app_patch.install()
 
 
+def _health_routes_only(handle: Telemetry) -> None:
+    """With the SDK disabled: no telemetry, but /health/live and /health/ready still answer."""
+    if not handle.settings.sdk_disabled or not handle.settings.health_routes or not _has_starlette():
+        return
+    from vitalyst_otel.fastapi import AppPatch
+
+    handle.app_patch = AppPatch(None, handle._app_routes())
+    handle.app_patch.install()
+
+
 def _instrumentors(handle: Telemetry) -> None:
     # The launcher loads them itself, after us; the test capture keeps the test process as it is.
     if VitalystConfigurator._instance is not None or handle.capture is not None:
@@ -391,8 +401,9 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
     ("instrumentors", _instrumentors, "library instrumentation"),
+    ("health routes", _health_routes_only, "the health routes"),
 ]
-DISABLED_STEPS = {"logging", "report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics", "health routes"}
 
 
 # --- entry points ---------------------------------------------------------------------------
