@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -126,6 +127,18 @@ class Telemetry:
                 hook()
             except Exception:  # noqa: BLE001
                 _log.debug("after-fork hook failed", exc_info=True)
+
+    def mute_this_process(self) -> None:
+        """Export nothing from this process (a forking master); its forks export as themselves."""
+        pid = os.getpid()
+        for exporter in self.exporters:
+            for _ in range(4):  # through the wrappers (redaction, gRPC guard) to our OTLP exporter
+                if hasattr(exporter, "muted_pid"):
+                    exporter.muted_pid = pid
+                    break
+                exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
+                if exporter is None:
+                    break
 
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
@@ -447,8 +460,14 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
 
     handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
+    from vitalyst_otel import process_role
+
+    role = process_role.role(getattr(sys, "orig_argv", sys.argv), sys.argv, os.environ)
+    quiet = role != process_role.SERVING  # a supervisor or a helper process is no instance
     for name, step, lost in STEPS:
-        if settings.sdk_disabled and name not in DISABLED_STEPS:
+        if (settings.sdk_disabled or quiet) and name not in DISABLED_STEPS:
+            continue
+        if role == process_role.HELPER:  # multiprocessing's own helper: not even log formatting
             continue
         try:
             step(handle)
@@ -456,6 +475,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
+    if process_role.is_forking_master(sys.argv):
+        handle.mute_this_process()
     if capture is None:
         atexit.register(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)
