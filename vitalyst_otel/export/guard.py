@@ -150,7 +150,7 @@ class RedactingSpanExporter(SpanExporter):
         cleaned = {}
         for key, value in attributes.items():
             if self.redactor.is_sensitive(key):
-                cleaned[key] = MASK
+                cleaned[key] = self.redactor.value(key, value)
             elif isinstance(value, str) and self._needs(key):
                 cleaned[key] = self.redactor.value(key, value)
             else:
