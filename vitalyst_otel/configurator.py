@@ -223,7 +223,8 @@ def _metrics(handle: Telemetry) -> None:
     capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
                                                 handle.exporters,
-                                                extra_reader=capture.metric_reader if capture is not None else None)
+                                                extra_reader=capture.metric_reader if capture is not None else None,
+                                                redactor=handle.redactor)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -267,6 +268,7 @@ def _logs(handle: Telemetry) -> None:
     from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
     from vitalyst_otel.logs.bridge import OtlpLogHandler
+    from vitalyst_otel.redaction.records import RedactingLogProcessor
 
     def exporter(name: str):
         made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
@@ -285,6 +287,7 @@ def _logs(handle: Telemetry) -> None:
             max_attribute_length=(limits.log_attribute_value_length
                                   if limits.log_attribute_value_length is not None else length)))
     batch = settings.log_batch
+    provider.add_log_record_processor(RedactingLogProcessor(handle.redactor))
     for name in settings.logs_exporters:
         provider.add_log_record_processor(BatchLogRecordProcessor(
             exporter(name), max_queue_size=batch.max_queue_size,
@@ -420,7 +423,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
     from vitalyst_otel.security import AddressHasher
 
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+    handle = Telemetry(settings=settings, capture=capture,
+                       redactor=Redactor(settings.redact_keys, settings.redact_max_chars),
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     for name, step, lost in STEPS:
         if settings.sdk_disabled and name not in DISABLED_STEPS:
@@ -443,7 +447,7 @@ def install_logging_only():
     from vitalyst_otel.logs.setup import install
 
     settings = Settings.load()
-    return install(settings, Redactor(settings.redact_keys))
+    return install(settings, Redactor(settings.redact_keys, settings.redact_max_chars))
 
 
 def shutdown(timeout: float | None = None) -> bool:

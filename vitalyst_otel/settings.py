@@ -388,6 +388,10 @@ VARIABLES: tuple[Var, ...] = (
     Var(env.VITALYST_REDACT_KEYS, (), _name_list, "comma-separated names (case-insensitive)",
         "Extra sensitive keys, masked in headers, query strings, log fields and span attributes "
         f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)}).", key="redact_keys"),
+    Var(env.VITALYST_REDACT_MAX_CHARS, 32768, _int_at_least(1024), "an integer of at least 1024",
+        "Longest string (characters) redaction looks at: a longer message, attribute or exception "
+        "text is cut to this size, with a marker, before any pattern runs (docs/security.md).",
+        key="redact_max_chars"),
     Var(env.VITALYST_METRICS_ROUTE, "/metrics", _text, "a path",
         "Route on the app that serves Prometheus metrics when OTEL_METRICS_EXPORTER has prometheus."),
     Var(env.VITALYST_RUNTIME_METRICS, True, _bool, "true, false",
@@ -511,6 +515,7 @@ class Settings:
     hash_client_ip: bool = False
     hash_salt: str | None = None
     security_log_rate: int = 10
+    redact_max_chars: int = 32768
     gc_freeze: bool = True
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -703,6 +708,7 @@ class _Builder:
             hash_client_ip=get(env.VITALYST_HASH_CLIENT_IP),
             hash_salt=get(env.VITALYST_HASH_SALT),
             security_log_rate=get(env.VITALYST_SECURITY_LOG_RATE),
+            redact_max_chars=get(env.VITALYST_REDACT_MAX_CHARS),
             gc_freeze=get(env.VITALYST_GC_FREEZE),
             problems=(),
             sources=self.sources,

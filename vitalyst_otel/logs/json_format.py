@@ -37,6 +37,7 @@ def current_span_context():
 _INVALID = get_current_span().get_span_context()
 
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 
 # Attributes every LogRecord has; anything else on a record is an extra field.
 STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
@@ -113,6 +114,8 @@ class JsonFormatter(BaseJsonFormatter):
             data["exception.stacktrace"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
+        if redactor is not None and len(data) > 5:
+            clean_exception_fields(redactor, data)
         fields = record.__dict__
         extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
         if extra:
