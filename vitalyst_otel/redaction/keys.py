@@ -37,7 +37,7 @@ MULTI = (
 QUALIFIERS = frozenset({
     "value", "values", "raw", "plain", "plaintext", "hash", "hashed", "enc", "encrypted", "b64",
     "base64", "hex", "str", "string", "text", "confirm", "confirmation", "repeat", "again", "old",
-    "new", "current", "header", "field", "param", "data", "bytes",
+    "new", "current", "header", "field", "param", "data", "bytes", "base",
 })
 SUFFIXES = ("password", "passwd", "passphrase", "secret")
 _PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")

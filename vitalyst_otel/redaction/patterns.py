@@ -42,7 +42,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "huggingface": ("h", r"f_[A-Za-z0-9]{30,}+"),
     "postman": ("P", r"MAK-[a-f0-9]{24}-[a-f0-9]{34}"),
     "linear": ("l", r"in_api_[A-Za-z0-9]{40}"),
-    "doppler": ("d", r"p\.(?:st|ct|sa|scim|audit|pt)\.[A-Za-z0-9_\-]{20,}+"),
+    "doppler": ("d", r"p\.(?:st|ct|sa|scim|audit|pt)\.(?:[a-z0-9_\-]{1,40}+\.)?[A-Za-z0-9_\-]{20,}+"),
     "age": ("A", r"GE-SECRET-KEY-1[0-9A-Z]{58}"),
     "newrelic": ("N", r"R(?:AK|II|AA)-[A-Za-z0-9]{27}"),
     "atlassian": ("A", r"TATT3[A-Za-z0-9_\-=]{20,}+"),

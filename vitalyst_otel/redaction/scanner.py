@@ -52,13 +52,11 @@ _TRIGGERS = ("=", ":", "@", "<", ",", "-", "_", ".", "earer", "EARER", "asic", "
 
 
 def key_pattern(words: Iterable[str]) -> re.Pattern:
-    """Separators followed (in the reversed text) by a reversed sensitive word, with an optional
-    qualifier (``_hash``) or number between them."""
-    reversed_words = trie(sorted({w[::-1] for w in words}))
-    qualifiers = trie(sorted({q[::-1] for q in QUALIFIERS}))
+    """Separators followed, in the reversed text, by a reversed word a sensitive key can end with
+    (or a qualifier such as ``_hash``, or a number: :class:`.keys.KeyMatcher` decides)."""
+    reversed_words = trie(sorted({w[::-1] for w in (*words, *QUALIFIERS)}))
     return re.compile(
-        rf"""(?P<sep>>=|=|:|,(?=[ \t]*+["'])|>)[ \t]*+["']?+
-        (?P<key>(?i:(?:{qualifiers}|[0-9]++)[_.\-]?)?(?i:{reversed_words}))""", re.X)
+        rf"""(?P<sep>=|:|>=|>|,(?=[ \t]*+["']))[ \t]*+["']?+(?P<key>[0-9]|(?i:{reversed_words}))""", re.X)
 
 
 def _basic_credentials(value: str) -> bool:
