@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -19,6 +20,7 @@ DEFAULT_MAX_CHARS = 32768  # VITALYST_REDACT_MAX_CHARS
 # Attribute keys whose values are URLs or query strings, scrubbed rather than masked.
 URL_KEYS = frozenset({"url.full", "http.url", "http.target", "url.original", "server.url"})
 QUERY_ATTRIBUTE_KEYS = frozenset({"url.query"})
+_KEY_LIKE = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 _CACHED_CHARS = 256
 _CACHE_LIMIT = 4096
 MAX_DEPTH = 16  # nesting below this is masked whole
@@ -73,7 +75,8 @@ class Redactor:
         if isinstance(value, Mapping):
             return {k: self.value(str(k), v, depth) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            if len(value) == 2 and isinstance(value[0], str) and self.is_sensitive(value[0]):
+            if len(value) == 2 and isinstance(value[0], str) and _KEY_LIKE.fullmatch(value[0]) \
+                    and self.is_sensitive(value[0]):  # a (name, value) pair, as in a header list
                 return type(value)((value[0], MASK)) if type(value) in (list, tuple) else [value[0], MASK]
             items = [self.value(key, v, depth) for v in value]
             return type(value)(items) if type(value) in (list, tuple) else items

@@ -209,7 +209,7 @@ def _nested() -> list[Field]:
     add("dict under a sensitive key", "credentials", lambda s: {"user": "ana", "pw": s})
     add("dict with a sensitive key", "login", lambda s: {"user": "ana", "password": s})
     add("list of header tuples", "headers", lambda s: [("accept", "*/*"), ("authorization", f"Bearer {s}")])
-    add("tuple key/value", "args", lambda s: ("password", s))
+    add("tuple key/value", "call_args", lambda s: ("password", s))
     add("list of strings", "notes", lambda s: ["fine", f"token={s}"])
     add("tuple of strings", "notes_tuple", lambda s: ("fine", f"api_key={s}"))
     add("dataclass", "db", lambda s: DbConfig("db.internal", s))
