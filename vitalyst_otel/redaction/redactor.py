@@ -60,7 +60,8 @@ class Redactor:
         through mappings, lists, tuples, sets, dataclasses and pydantic models (which come out
         as dicts and lists), strings scanned as free text, other objects by their ``repr``."""
         if self.is_sensitive(key):
-            return MASK
+            # An array attribute stays an array (http.request.header.authorization: ["[REDACTED]"]).
+            return tuple(MASK for _ in value) if isinstance(value, (list, tuple)) else MASK
         if isinstance(value, str):
             if key in URL_KEYS:
                 return self.url(value)

@@ -5,7 +5,7 @@ import pytest
 
 from tests.unit.redaction.corpus import FIELDS, LOOKALIKE_FIELDS, LOOKALIKE_TEXTS, NESTED, TEXTS
 from vitalyst_otel.redaction import MASK, Redactor
-from vitalyst_otel.settings import DEFAULT_REDACT_KEYS
+from vitalyst_otel.config.variables import DEFAULT_REDACT_KEYS
 
 
 @pytest.fixture(scope="module")
