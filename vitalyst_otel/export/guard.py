@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from vitalyst_otel.export.status import ExportStatus
-from vitalyst_otel.redaction import MASK, QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.spans import clean_span
 
 _log = logging.getLogger("vitalyst_otel")
 
@@ -84,7 +85,7 @@ def _grpc_exporter(signal: str, settings: Settings, status: ExportStatus):
 
         from vitalyst_otel.export.otlp import TEMPORALITY
 
-        inner = OTLPMetricExporter(preferred_temporality=TEMPORALITY[settings.metrics_temporality], **kwargs)
+        inner = OTLPMetricExporter(preferred_temporality=TEMPORALITY[settings.exporter_otlp_metrics_temporality_preference], **kwargs)
         return _GrpcMetricGuard(inner, status, MetricExportResult.SUCCESS, MetricExportResult.FAILURE)
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     from opentelemetry.sdk._logs.export import LogRecordExportResult
@@ -116,54 +117,26 @@ def exporter_for(signal: str, settings: Settings, statuses: dict):
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: pip install "
                 "'vitalyst-otel[grpc]'. %s are sent over http/protobuf to %s instead.",
                 signal, config.endpoint.replace(":4317", ":4318"))
-            from dataclasses import replace
-
-            endpoint = config.endpoint.replace(":4317", ":4318").rstrip("/") + f"/v1/{signal}"
-            config = replace(config, protocol="http/protobuf", endpoint=endpoint)
-            status.endpoint = endpoint
+            config = settings.otlp_over_http(signal)
+            status.endpoint = config.endpoint
     if signal == "traces":
         return OtlpSpanExporter(config, status)
     if signal == "metrics":
-        return OtlpMetricExporter(config, settings.metrics_temporality,
-                                  settings.metrics_histogram_aggregation, status)
+        return OtlpMetricExporter(config, settings.exporter_otlp_metrics_temporality_preference,
+                                  settings.exporter_otlp_metrics_default_histogram_aggregation, status)
     return OtlpLogExporter(config, status)
 
 
 class RedactingSpanExporter(SpanExporter):
-    """Masks sensitive span attributes before any exporter sees them (credentials put on spans
-    by other instrumentations, or by hand). Spans without such attributes pass unchanged."""
+    """Redacts every span before any exporter sees it (:func:`vitalyst_otel.redaction.spans.clean_span`:
+    name, attributes, events, links, status); spans with nothing to mask pass unchanged."""
 
     def __init__(self, inner: SpanExporter, redactor: Redactor):
         self.inner = inner
         self.redactor = redactor
-        self._verdicts: dict[str, bool] = {}
-
-    def _needs(self, key: str) -> bool:
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = key in URL_KEYS or key in QUERY_ATTRIBUTE_KEYS or self.redactor.is_sensitive(key)
-            if len(self._verdicts) < 4096:
-                self._verdicts[key] = verdict
-        return verdict
 
     def _clean(self, span: ReadableSpan) -> ReadableSpan:
-        attributes = span.attributes
-        if not attributes or not any(self._needs(key) for key in attributes):
-            return span
-        cleaned = {}
-        for key, value in attributes.items():
-            if self.redactor.is_sensitive(key):
-                cleaned[key] = MASK
-            elif isinstance(value, str) and self._needs(key):
-                cleaned[key] = self.redactor.value(key, value)
-            else:
-                cleaned[key] = value
-        return ReadableSpan(
-            name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-            attributes=cleaned, events=span.events, links=span.links, kind=span.kind,
-            status=span.status, start_time=span.start_time, end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return clean_span(self.redactor, span)
 
     def export(self, spans):
         return self.inner.export([self._clean(span) for span in spans])
