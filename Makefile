@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit bench collector jaeger tools k8s-tools stack stack-down clean
+.PHONY: demo test unit bench collector jaeger tools system docker-tools k8s-tools stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
 
-## test: the whole suite. Builds the collector and Jaeger first where Go is installed (cached).
+## test: the whole suite. First `tools`: the Debian packages, Docker, the collector, Jaeger and the
+## other Go-built tools (cached outside the work tree); what cannot be installed is named, and its
+## tests skip (under CI=true they fail).
 test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -39,7 +41,23 @@ collector:
 jaeger:
 	@tools/jaeger/build.sh
 
-tools:
+## system: the Debian packages the tests need (tools/install-system.sh; needs root and apt-get).
+system:
+	@tools/install-system.sh
+
+## docker-tools: a running Docker daemon (tools/docker/daemon.sh starts dockerd), the compose and
+## buildx CLI plugins and the collector image's health probe (Go, cached), the debootstrap base
+## image. The images themselves are built by the tests (deploy/images/build.sh, cached layers).
+docker-tools: system
+	@if ! tools/docker/daemon.sh; then \
+		echo "no Docker daemon: the Docker tests will skip (CI fails instead)"; \
+	elif command -v go >/dev/null 2>&1; then \
+		tools/docker/build.sh >/dev/null && tools/healthcheck/build.sh >/dev/null && deploy/images/build-base.sh >/dev/null; \
+	else \
+		echo "go is not installed: the compose and buildx plugins are not built; the Docker tests will skip (CI fails instead)"; \
+	fi
+
+tools: system
 	@if command -v go >/dev/null 2>&1; then \
 		collector/build.sh >/dev/null && tools/jaeger/build.sh >/dev/null; \
 	else \
@@ -55,7 +73,7 @@ k8s-tools: $(VENV)/.installed
 	else \
 		echo "go is not installed: helm, kubeconform, etcd and kube-apiserver are not built; the chart's tests will skip (CI fails instead)"; \
 	fi
-tools: k8s-tools
+tools: k8s-tools docker-tools
 
 ## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
 stack: $(VENV)/.installed tools
