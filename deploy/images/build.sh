@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#names[@]} -gt 0 ] || names=(vitalyst-otelcol python-app-base vitalyst-demo autoinstrumentation-python
-                               ci-prometheus ci-alertmanager ci-jaeger ci-es-standin ci-alert-relay)
+                               ci-prometheus ci-alertmanager ci-jaeger ci-es-standin ci-alert-relay ci-plain-python-app)
 
 log() { printf 'deploy/images/build.sh: %s\n' "$*" >&2; }
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/pyproject.toml" | head -n1)"
