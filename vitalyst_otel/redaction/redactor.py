@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from vitalyst_otel.redaction.keys import KeyMatcher
 from vitalyst_otel.redaction.scanner import MASK, QUERY_KEYS, clip, maybe_secret, scanner
 
-DEFAULT_MAX_CHARS = 32768  # VITALYST_REDACT_MAX_CHARS
+DEFAULT_MAX_CHARS = 16384  # VITALYST_REDACT_MAX_CHARS
 # Attribute keys whose values are URLs or query strings, scrubbed rather than masked.
 URL_KEYS = frozenset({"url.full", "http.url", "http.target", "url.original", "server.url"})
 QUERY_ATTRIBUTE_KEYS = frozenset({"url.query"})
