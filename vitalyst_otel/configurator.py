@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from vitalyst_otel import env
+from vitalyst_otel import env, shutdown_signals
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.settings import Settings
 
@@ -360,7 +360,8 @@ def _http_server(handle: Telemetry) -> None:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_urls, security=handle.security,
-                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started)
+                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started,
+                                      on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout_s))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
@@ -433,6 +434,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
     if capture is None:
         atexit.register(handle.shutdown)
+        if not settings.sdk_disabled:
+            shutdown_signals.install(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)
     return handle
 
