@@ -9,7 +9,9 @@ Every call produces one record with a fixed schema:
 ``timestamp`` RFC 3339 UTC; ``log.type`` always ``audit``; ``actor``; ``action``; ``resource``;
 ``outcome`` (success, failure or denied); ``trace_id``/``span_id`` of the current span;
 ``request_id`` (the request's X-Request-ID, else its server span id); ``service.name``;
-``details`` (the keyword arguments, credentials masked).
+``details`` (the keyword arguments, credentials masked); ``repaired`` (only when a value could
+not be encoded as given: the fields whose lone surrogates were escaped or whose ``__str__``
+raised, see :mod:`vitalyst_otel.safe_values`; the record is kept).
 
 It is written as one JSON line on stdout (logger ``vitalyst.audit``, which ignores level
 settings) and exported as an OTLP log record with attribute ``log.type=audit``, which the
@@ -43,6 +45,7 @@ from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import current_request
+from vitalyst_otel.safe_values import safe_str, sanitize
 
 OUTCOMES = ("success", "failure", "denied")
 outcomes = DeclaredValues("audit outcome", OUTCOMES)
@@ -95,6 +98,7 @@ def _schema_of(record) -> dict[str, Any]:
         "span_id": f"{log_record.span_id:016x}" if log_record.span_id else None,
         "request_id": attrs.get("request_id"),
         "details": details,
+        **({"repaired": attrs["repaired"].split(",")} if attrs.get("repaired") else {}),
     }
 
 
@@ -144,21 +148,47 @@ class AuditTrail:
         handler._vitalyst_audit = True
         self.logger.addHandler(handler)
 
-    def record(self, actor: str, action: str, resource: str, outcome: str, details: dict[str, Any]) -> dict[str, Any]:
+    def record(self, actor: Any, action: Any, resource: Any, outcome: Any, details: dict[str, Any]) -> dict[str, Any]:
+        """Never raises: a value that cannot be encoded is replaced and named in ``repaired``."""
+        try:
+            return self._record(actor, action, resource, outcome, details)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not become the app's HTTP 500
+            return self._record_minimal(actor, action, resource, outcome, exc)
+
+    def _clean(self, actor, action, resource, outcome, details) -> tuple[dict[str, Any], list[str]]:
+        repaired: list[str] = []
+        fields = {}
+        for name, value in (("actor", actor), ("action", action), ("resource", resource)):
+            text, bad = safe_str(value)
+            if bad:
+                repaired.append(name)
+            fields[name] = text
+        try:
+            clean_details = self.redactor.mapping(details)
+        except Exception:  # noqa: BLE001 - an unprintable value: make it printable, then mask
+            clean_details = self.redactor.mapping(sanitize(details, "details", []))
+        fields["details"] = sanitize(clean_details, "details", repaired)
+        fields["outcome"] = outcomes(safe_str(outcome)[0])
+        return fields, repaired
+
+    def _record(self, actor, action, resource, outcome, details) -> dict[str, Any]:
         now = time.time_ns()
         context = trace.get_current_span().get_span_context()
         facts = current_request.get()
         trace_id = f"{context.trace_id:032x}" if context.is_valid else None
         span_id = f"{context.span_id:016x}" if context.is_valid else None
         request_id = (facts.request_id if facts is not None else None) or span_id
-        clean_details = self.redactor.mapping(details)
+        fields, repaired = self._clean(actor, action, resource, outcome, details)
+        clean_details = fields["details"]
         entry = {
             "timestamp": self._clock.format(now / 1e9), "log.type": "audit",
-            "actor": self.redactor.text(str(actor)), "action": str(action),
-            "resource": self.redactor.text(str(resource)), "outcome": outcomes(outcome),
+            "actor": self.redactor.text(fields["actor"]), "action": fields["action"],
+            "resource": self.redactor.text(fields["resource"]), "outcome": fields["outcome"],
             "trace_id": trace_id, "span_id": span_id, "request_id": request_id,
             "service.name": self.service_name, "details": clean_details,
         }
+        if repaired:
+            entry["repaired"] = repaired
         self.logger.info(orjson.dumps(entry, default=str).decode())
         if self.queue is None:
             self._count("log_only", 1)
@@ -169,12 +199,30 @@ class AuditTrail:
         }
         if request_id:
             attributes["request_id"] = request_id
+        if repaired:
+            attributes["repaired"] = ",".join(repaired)
         for key, value in clean_details.items():
             attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
                                             else orjson.dumps(value, default=str).decode())
         self.queue.put(BridgeRecord(
             now, now, SeverityNumber.INFO, "INFO", f"audit {entry['action']} {entry['resource']} {entry['outcome']}",
             attributes, context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
+        return entry
+
+    def _record_minimal(self, actor, action, resource, outcome, exc: Exception) -> dict[str, Any]:
+        """The last resort: the four schema fields as safe text, straight to the fallback file."""
+        entry = {"timestamp": self._clock.format(time.time()), "log.type": "audit",
+                 "actor": self.redactor.text(safe_str(actor)[0]), "action": safe_str(action)[0],
+                 "resource": self.redactor.text(safe_str(resource)[0]), "outcome": safe_str(outcome)[0],
+                 "service.name": self.service_name, "details": {},
+                 "repaired": ["details"], "fallback_reason": f"record error: {type(exc).__name__}"}
+        try:
+            line = orjson.dumps(entry)
+            self.logger.info(line.decode())
+            self._count("fallback" if self.fallback.write([line]) else "lost", 1)
+        except Exception:  # noqa: BLE001
+            _log.debug("audit record could not be written", exc_info=True)
+            self._count("lost", 1)
         return entry
 
     def shutdown(self, timeout_s: float = 5.0) -> None:

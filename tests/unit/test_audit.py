@@ -100,3 +100,45 @@ def test_the_fallback_file_rotates(tmp_path):
     for i in range(100):
         assert file.write([json.dumps({"i": i, "pad": "x" * 50}).encode()])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.jsonl", "f.jsonl.1", "f.jsonl.2"]
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+    __repr__ = __str__
+
+
+def test_a_value_that_cannot_be_encoded_is_replaced_and_marked_never_raised(otel_capture, caplog):
+    audit.record("user:\udcff", "node.delete", _Unprintable(), "success",
+                 note="bad \ud800 text", thing=_Unprintable(), fine="ok", nested={"k": ["\udfff"]})
+    (line,) = audit_lines(caplog)
+    assert line["actor"] == "user:\\udcff"
+    assert line["resource"] == "<unprintable _Unprintable: RuntimeError>"
+    assert line["details"]["note"] == "bad \\ud800 text" and line["details"]["fine"] == "ok"
+    assert line["details"]["thing"] == "<unprintable _Unprintable: RuntimeError>"
+    assert line["details"]["nested"] == {"k": ["\\udfff"]}
+    assert sorted(line["repaired"]) == sorted(["actor", "resource", "details.note", "details.thing",
+                                               "details.nested.k[0]"])
+    deadline = time.monotonic() + 5
+    while not otel_capture.logs(**{"log.type": "audit"}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (record,) = otel_capture.logs(**{"log.type": "audit"})
+    assert record.attributes["actor"] == "user:\\udcff" and "details.thing" in record.attributes["repaired"]
+
+
+def test_a_clean_record_has_no_repaired_field(otel_capture, caplog):
+    audit.record("user:ana", "node.read", "node/1", "success", n=1)
+    (line,) = audit_lines(caplog)
+    assert "repaired" not in line
+
+
+def test_a_bug_inside_the_trail_still_keeps_the_record(otel_capture, caplog, tmp_path, monkeypatch):
+    trail = AuditTrail("svc", Redactor(()), exporters=[closed_port_exporter()],
+                       fallback_path=str(tmp_path / "f.jsonl"))
+    monkeypatch.setattr(trail, "_record", lambda *a: 1 / 0)
+    entry = trail.record("u", "a", "r/1", "success", {})
+    trail.shutdown(0.5)
+    (kept,) = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert kept["resource"] == "r/1" and kept["fallback_reason"] == "record error: ZeroDivisionError"
+    assert entry["resource"] == "r/1"

@@ -25,6 +25,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import get_current_span
 
 from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, exception_fields
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
 
 _SEVERITY = {
@@ -118,7 +120,7 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             redactor = self.redactor
-            message = record.getMessage()
+            message, format_error = message_of(record)
             if redactor is not None:
                 message = redactor.text(message)
             fields = record.__dict__
@@ -129,6 +131,8 @@ class OtlpLogHandler(logging.Handler):
                     if redactor is not None:
                         value = redactor.value(key, value)
                     attributes[key] = value if isinstance(value, (str, bool, int, float)) else str(value)
+            if format_error is not None:
+                attributes[FORMAT_ERROR] = format_error
             if record.exc_info and record.exc_info[0] is not None:
                 attributes.update(exception_fields(record.exc_info))
                 attributes["code.file.path"] = record.pathname

@@ -36,7 +36,12 @@ def current_span_context():
 
 _INVALID = get_current_span().get_span_context()
 
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.safe_values import sanitize
+
+REPAIRED_FIELD = "log.repaired"
 
 # Attributes every LogRecord has; anything else on a record is an extra field.
 STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
@@ -89,7 +94,7 @@ class JsonFormatter(BaseJsonFormatter):
         self._ids = (0, ("", "", ""))  # span id -> its hex strings, for the lines of one span
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
-        message = record.getMessage()
+        message, format_error = message_of(record)
         redactor = self.redactor
         if redactor is not None:
             message = redactor.text(message)
@@ -100,6 +105,8 @@ class JsonFormatter(BaseJsonFormatter):
             "message": message,
             "service.name": self.service_name,
         }
+        if format_error is not None:
+            data[FORMAT_ERROR] = format_error
         context = current_span_context()
         if context.is_valid:
             span_id, ids = self._ids
@@ -123,13 +130,16 @@ class JsonFormatter(BaseJsonFormatter):
         return data
 
     def format(self, record: logging.LogRecord) -> str:
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS).decode()
+        return self.format_line(record, newline=False).decode()
 
-    def format_line(self, record: logging.LogRecord) -> bytes:
+    def format_line(self, record: logging.LogRecord, newline: bool = True) -> bytes:
         """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        data = self.to_dict(record)
+        option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
+        try:
+            return orjson.dumps(data, default=_fallback, option=option)
+        except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
+            return orjson.dumps(repaired_fields(data), option=option)
 
 
 class JsonLineHandler(logging.StreamHandler):
@@ -153,6 +163,14 @@ class JsonLineHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+def repaired_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` made encodable, with ``log.repaired`` naming the fields that needed it."""
+    repaired: list[str] = []
+    out = {name: sanitize(value, name, repaired) for name, value in data.items()}
+    out[REPAIRED_FIELD] = repaired
+    return out
+
+
 def _fallback(value: Any) -> str:
     return repr(value) if not isinstance(value, (bytes, bytearray)) else value.decode("utf-8", "replace")
 
@@ -165,6 +183,9 @@ class TextFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        message, format_error = message_of(record)
+        if format_error is not None:  # the template, unformatted, and the error: never no line
+            record = logging.makeLogRecord({**record.__dict__, "msg": f"{message} [{format_error}]", "args": None})
         line = super().format(record)
         if self.redactor is not None:
             line = self.redactor.text(line)
