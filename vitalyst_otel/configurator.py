@@ -19,9 +19,9 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from vitalyst_otel import env, shutdown_signals
+from vitalyst_otel import shutdown_signals
+from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
 
 _log = logging.getLogger("vitalyst_otel")
 
@@ -90,7 +90,7 @@ class Telemetry:
         if self._shut_down:
             return True
         self._shut_down = True
-        timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
+        timeout = self.settings.shutdown_timeout / 1000 if timeout is None else timeout
         deadline = time.monotonic() + max(timeout - 0.2, 0.0)
         for exporter in self.exporters:
             begin = getattr(exporter, "begin_shutdown", None)
@@ -154,7 +154,9 @@ def _bounded(work: Callable[[], Any], timeout: float) -> bool:
 def _report(handle: Telemetry) -> None:
     for problem in handle.settings.problems:
         _log.warning("%s", problem.message())
-    for given, meant in handle.settings.unknown_variables:
+    from vitalyst_otel.doctor import find_typos
+
+    for given, meant in find_typos(os.environ):
         _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
 
 
@@ -163,13 +165,13 @@ def _diagnostics_level(handle: Telemetry) -> None:
     for name in ("opentelemetry", "vitalyst_otel"):
         logging.getLogger(name).setLevel(level)
     # OTEL_SEMCONV_STABILITY_OPT_IN is read by contrib instrumentations from the environment.
-    os.environ.setdefault(env.OTEL_SEMCONV_STABILITY_OPT_IN, ",".join(handle.settings.semconv_opt_in))
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", ",".join(handle.settings.semconv_stability_opt_in))
 
 
 def _resource(handle: Telemetry) -> None:
     from vitalyst_otel.resources import build_resource
 
-    handle.resource = build_resource(handle.settings)
+    handle.resource = build_resource(handle.settings.resource_attributes, handle.settings.service_name)
 
 
 def _propagators(handle: Telemetry) -> None:
@@ -230,10 +232,10 @@ def _metrics(handle: Telemetry) -> None:
         from prometheus_client import start_http_server
 
         try:
-            start_http_server(handle.settings.prometheus_port, handle.settings.prometheus_host)
+            start_http_server(handle.settings.exporter_prometheus_port, handle.settings.exporter_prometheus_host)
         except OSError as exc:
             _log.warning("Prometheus exporter could not listen on %s:%s (%s); metrics are not served.",
-                         handle.settings.prometheus_host, handle.settings.prometheus_port, exc)
+                         handle.settings.exporter_prometheus_host, handle.settings.exporter_prometheus_port, exc)
 
 
 def _has_starlette() -> bool:
@@ -252,7 +254,7 @@ def _logs(handle: Telemetry) -> None:
     """The OTLP log bridge for stdlib logging (our own queue and worker), and the SDK's logger
     provider for code that uses the OpenTelemetry logs API directly."""
     settings = handle.settings
-    if not settings.logs_exporters and handle.capture is None:
+    if not settings.logs_exporter and handle.capture is None:
         return
     import sys
 
@@ -274,24 +276,19 @@ def _logs(handle: Telemetry) -> None:
         handle.exporters.append(made)
         return made
 
-    limits = settings.limits
-    count = limits.attribute_count if limits.attribute_count is not None else 128
-    max_attributes = limits.log_attribute_count if limits.log_attribute_count is not None else count
-    length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
+    max_attributes = settings.logrecord_attribute_count_limit
+    length = settings.logrecord_attribute_value_length_limit
     provider = LoggerProvider(
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
-            max_attributes=max_attributes,
-            max_attribute_length=(limits.log_attribute_value_length
-                                  if limits.log_attribute_value_length is not None else length)))
-    batch = settings.log_batch
-    for name in settings.logs_exporters:
+            max_attributes=max_attributes, max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    for name in settings.logs_exporter:
         provider.add_log_record_processor(BatchLogRecordProcessor(
-            exporter(name), max_queue_size=batch.max_queue_size,
-            schedule_delay_millis=batch.schedule_delay_ms,
-            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-            export_timeout_millis=batch.export_timeout_ms))
-    bridge_exporters = [exporter(name) for name in settings.logs_exporters]
+            exporter(name), max_queue_size=settings.blrp_max_queue_size,
+            schedule_delay_millis=settings.blrp_schedule_delay,
+            max_export_batch_size=min(settings.blrp_max_export_batch_size, settings.blrp_max_queue_size),
+            export_timeout_millis=settings.blrp_export_timeout))
+    bridge_exporters = [exporter(name) for name in settings.logs_exporter]
     if handle.capture is not None:
         provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
         bridge_exporters.append(handle.capture.log_exporter)
@@ -299,8 +296,8 @@ def _logs(handle: Telemetry) -> None:
     handle.logger_provider = provider
     status = handle.statuses.get("logs")
     handle.log_queue = BatchQueue(
-        bridge_exporters, "logs", max_queue=batch.max_queue_size, max_batch=batch.max_export_batch_size,
-        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None,
+        bridge_exporters, "logs", max_queue=settings.blrp_max_queue_size,
+        max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000, synchronous=handle.capture is not None,
         on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
@@ -326,7 +323,7 @@ def _signals(handle: Telemetry) -> None:
 
     settings = handle.settings
     audit_exporters = []
-    if "otlp" in settings.logs_exporters:
+    if "otlp" in settings.logs_exporter:
         from vitalyst_otel.export.guard import exporter_for
 
         exporter = exporter_for("logs", settings, {})  # its own status: audit failures are not log failures
@@ -336,7 +333,7 @@ def _signals(handle: Telemetry) -> None:
         audit_exporters.append(handle.capture.log_exporter)
     tracer_provider = handle.tracer_provider
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
-                              settings.audit_fallback_file, settings.log_batch.max_queue_size,
+                              settings.audit_fallback_file, settings.blrp_max_queue_size,
                               handle.meter_provider, synchronous=handle.capture is not None,
                               resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
@@ -344,9 +341,9 @@ def _signals(handle: Telemetry) -> None:
     handle.errors = ErrorTracker(handle.meter_provider)
     install_duplicate_filter()
     handle.health = health.registry
-    handle.health.ttl_s = settings.health_cache_ttl_s
+    handle.health.ttl_s = settings.health_cache_ttl / 1000
     if handle.statuses:
-        stale = max(settings.metric_export_interval_ms, settings.span_batch.schedule_delay_ms) / 1000 * 3
+        stale = max(settings.metric_export_interval, settings.bsp_schedule_delay) / 1000 * 3
         handle.health.register("telemetry", health.telemetry_check(handle.statuses, stale), critical=False)
     health.observe_states(handle.health, handle.meter_provider)
 
@@ -359,7 +356,7 @@ def _http_server(handle: Telemetry) -> None:
     if handle.settings.gc_freeze:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls, security=handle.security,
+                                      handle.settings.excluded_paths, security=handle.security,
                                       errors=handle.errors, hasher=handle.hasher, on_started=on_started,
                                       on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout_s))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
@@ -418,7 +415,7 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load(overrides)
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
-        settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
+        settings = Settings.load({}, environ={"OTEL_SDK_DISABLED": "true"})
     from vitalyst_otel.security import AddressHasher
 
     handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,

@@ -7,15 +7,18 @@ every header value, so its output can be pasted into a ticket.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-from vitalyst_otel import env
-from vitalyst_otel.settings import SIGNALS, Settings, mask_header_list
+from vitalyst_otel.config import Settings
+from vitalyst_otel.config.parsers import mask_header_list
+from vitalyst_otel.config.variables import BY_NAME, SIGNALS
 
 CONTRIB_BRIDGES = {
     "opentelemetry-instrumentation-logging": "its LoggingInstrumentor adds a second OTLP log bridge "
@@ -29,8 +32,8 @@ def _entry_point_names(group: str) -> list[str]:
 
 def conflicts(settings: Settings, environ=os.environ) -> list[str]:
     found = []
-    for group, variable in (("opentelemetry_distro", env.OTEL_PYTHON_DISTRO),
-                            ("opentelemetry_configurator", env.OTEL_PYTHON_CONFIGURATOR)):
+    for group, variable in (("opentelemetry_distro", "OTEL_PYTHON_DISTRO"),
+                            ("opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR")):
         names = _entry_point_names(group)
         chosen = environ.get(variable)
         if len(names) > 1 and chosen != "vitalyst":
@@ -45,14 +48,46 @@ def conflicts(settings: Settings, environ=os.environ) -> list[str]:
     if environ.get("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "").lower() == "true":
         found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
                      "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
-    for given, meant in settings.unknown_variables:
+    for given, meant in find_typos(environ):
         found.append(f"{given} is not a known variable; did you mean {meant}?")
     return found
 
 
+def _known_names() -> set[str]:
+    names = set(BY_NAME) | {"OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR"}
+    for module_name in (
+        "opentelemetry.sdk.environment_variables",
+        "opentelemetry.environment_variables",
+        "opentelemetry.instrumentation.environment_variables",
+    ):
+        try:
+            module = __import__(module_name, fromlist=["_"])
+        except ImportError:  # pragma: no cover
+            continue
+        names.update(value for key, value in vars(module).items()
+                     if key.startswith(("OTEL_", "_OTEL_")) and isinstance(value, str))
+    return names
+
+
+def find_typos(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Variables that look like a misspelt OTEL_*/VITALYST_* name: (given, probably meant)."""
+    candidates = [name for name in environ if name.startswith(("OTEL_", "VITALYST_", "OTLP_", "OTEL"))]
+    if not candidates:
+        return []
+    known = _known_names()
+    typos = []
+    for name in candidates:
+        if name in known or name.startswith(("OTEL_PYTHON_", "OTEL_INSTRUMENTATION_")):
+            continue
+        match = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if match:
+            typos.append((name, match[0]))
+    return typos
+
+
 def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
-    exporters = {"traces": settings.traces_exporters, "metrics": settings.metrics_exporters,
-                 "logs": settings.logs_exporters}
+    exporters = {"traces": settings.traces_exporter, "metrics": settings.metrics_exporter,
+                 "logs": settings.logs_exporter}
     summary = {}
     for signal in SIGNALS:
         otlp = settings.otlp[signal]
@@ -62,8 +97,8 @@ def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
                          compression=otlp.compression,
                          headers=mask_header_list(",".join(f"{k}={v}" for k, v in otlp.headers.items())))
         summary[signal] = entry
-    summary["traces"]["sampler"] = settings.sampler + (
-        f" ({settings.sampler_ratio})" if "ratio" in settings.sampler else "")
+    summary["traces"]["sampler"] = settings.traces_sampler + (
+        f" ({settings.traces_sampler_arg})" if "ratio" in settings.traces_sampler else "")
     return summary
 
 
@@ -75,11 +110,11 @@ def send_test(settings: Settings) -> dict[str, str]:
     import logging
 
     logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
-    resource = build_resource(settings)
+    resource = build_resource(settings.resource_attributes, settings.service_name)
     results: dict[str, str] = {}
     statuses: dict = {}
-    wanted = {"traces": "otlp" in settings.traces_exporters, "metrics": "otlp" in settings.metrics_exporters,
-              "logs": "otlp" in settings.logs_exporters}
+    wanted = {"traces": "otlp" in settings.traces_exporter, "metrics": "otlp" in settings.metrics_exporter,
+              "logs": "otlp" in settings.logs_exporter}
     for signal, enabled in wanted.items():
         if not enabled:
             results[signal] = "skipped (exporter is not otlp)"
@@ -132,7 +167,8 @@ def _sample(signal: str, resource):
 def report(settings: Settings, send: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "service.name": settings.service_name,
-        "service.name source": settings.sources.get(env.OTEL_SERVICE_NAME, "derived from the program"),
+        "service.name source": (settings.sources["OTEL_SERVICE_NAME"].origin if "OTEL_SERVICE_NAME" in settings.sources
+                                else "derived from the program"),
         "sdk_disabled": settings.sdk_disabled,
         "signals": signal_summary(settings),
         "problems": [p.message() for p in settings.problems],

@@ -65,7 +65,7 @@ class HttpServerTelemetry:
     """Tracer, instruments and caches shared by every request of every instrumented app."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
-                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None,
+                 excluded: re.Pattern | None = None, security=None, errors=None, hasher=None,
                  on_started=None, on_stopping=None):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
@@ -81,7 +81,7 @@ class HttpServerTelemetry:
             "http.server.active_requests", callbacks=[self._observe_active], unit="{request}",
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
-        self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
+        self.excluded = excluded.search if excluded is not None else None
         self.security = security
         self.errors = errors
         self.on_started = on_started

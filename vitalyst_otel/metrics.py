@@ -13,7 +13,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
 from vitalyst_otel.export.guard import exporter_for
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -22,19 +22,15 @@ EXEMPLAR_FILTERS = {
 }
 
 
-def prometheus_reader():
-    from opentelemetry.exporter.prometheus import PrometheusMetricReader
-
-    return PrometheusMetricReader()
-
-
 def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
-                         views=(), extra_reader=None) -> tuple[MeterProvider, object | None]:
+                         extra_reader=None) -> tuple[MeterProvider, object | None]:
     readers = [extra_reader] if extra_reader is not None else []
     prometheus = None
-    for name in settings.metrics_exporters:
+    for name in settings.metrics_exporter:
         if name == "prometheus":
-            prometheus = prometheus_reader()
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+            prometheus = PrometheusMetricReader()
             readers.append(prometheus)
             continue
         if name == "console":
@@ -44,8 +40,8 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             closers.append(exporter)
         readers.append(PeriodicExportingMetricReader(
             exporter,
-            export_interval_millis=settings.metric_export_interval_ms,
-            export_timeout_millis=settings.metric_export_timeout_ms,
+            export_interval_millis=settings.metric_export_interval,
+            export_timeout_millis=settings.metric_export_timeout,
         ))
     from opentelemetry.sdk.metrics.view import View
 
@@ -54,9 +50,9 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,
-        exemplar_filter=EXEMPLAR_FILTERS[settings.exemplar_filter](),
+        exemplar_filter=EXEMPLAR_FILTERS[settings.metrics_exemplar_filter](),
         shutdown_on_exit=False,
-        views=[*views, cap],
+        views=[cap],
     )
     return provider, prometheus
 

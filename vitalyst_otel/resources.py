@@ -7,15 +7,15 @@ SDK providers re-run after ``fork()``, so every prefork worker reports its own i
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import socket
 import sys
+from collections.abc import Mapping
 from importlib import metadata
 
 from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
-
-from vitalyst_otel.settings import Settings
 
 DISTRO_NAME = "vitalyst-otel"
 
@@ -45,7 +45,7 @@ def container_id() -> str | None:
     return None
 
 
-def build_resource(settings: Settings) -> Resource:
+def build_resource(configured: Mapping[str, str], service_name: str) -> Resource:
     attributes: dict[str, str | int] = {
         "telemetry.sdk.language": "python",
         "telemetry.sdk.name": "opentelemetry",
@@ -61,10 +61,43 @@ def build_resource(settings: Settings) -> Resource:
     cid = container_id()
     if cid:
         attributes["container.id"] = cid
-    attributes.update(settings.resource_attributes)
+    attributes.update(configured)
     if "service.version" not in attributes:
-        version = distribution_version(settings.service_name)
+        version = distribution_version(service_name)
         if version:
             attributes["service.version"] = version
     instance = ServiceInstanceIdResourceDetector().detect()
     return instance.merge(Resource(attributes))
+
+
+_SERVERS = {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "opentelemetry-instrument"}
+
+
+def guess_service_name(argv: list[str] | None = None, main_module: str | None = None) -> str:
+    """The distribution (or module) the program runs, so a service is never ``unknown_service``:
+    ``uvicorn shop.api:app`` -> the distribution providing ``shop`` (or ``shop``),
+    ``python -m vitalyst_otel.demo`` -> vitalyst-otel, ``python tool.py`` -> tool."""
+    if argv is None:
+        argv = list(sys.argv)
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        main_module = spec.name if spec is not None and spec.name else None
+    program = os.path.basename(argv[0]).removesuffix(".py") if argv else ""
+    module = None
+    if program in _SERVERS or (main_module or "").split(".")[0] in _SERVERS:
+        for arg in argv[1:]:
+            if ":" in arg and not arg.startswith("-") and "/" not in arg:
+                module = arg.split(":")[0].split(".")[0]
+                break
+    elif main_module:
+        module = main_module.split(".")[0]
+    elif program not in ("", "-c", "-m"):
+        module = program
+    if not module or module in ("__main__", "python", "python3"):
+        return "python-service"
+    try:
+        dists = metadata.packages_distributions().get(module)
+        if dists:
+            return dists[0]
+    except Exception:  # pragma: no cover - metadata of a broken environment
+        pass
+    return module.replace("_", "-")

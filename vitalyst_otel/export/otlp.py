@@ -35,7 +35,7 @@ from vitalyst_otel.export import encoder
 from vitalyst_otel.export.http import OtlpHttpSender
 from vitalyst_otel.export.protobuf.wire import take_repairs
 from vitalyst_otel.export.status import ExportStatus
-from vitalyst_otel.settings import OtlpSettings
+from vitalyst_otel.config import OtlpSettings
 
 _log = logging.getLogger("vitalyst_otel.export")
 

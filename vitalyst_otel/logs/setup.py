@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -97,8 +97,7 @@ class LoggingSetup:
                     if not getattr(handler, TAG, False):
                         logger.removeHandler(handler)
                 logger.propagate = True
-        excluded = (re.compile("|".join(f"(?:{p})" for p in self.settings.excluded_urls))
-                    if self.settings.excluded_urls else None)
+        excluded = self.settings.excluded_paths
         for name in ACCESS_LOGGERS:
             logger = logging.getLogger(name)
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
@@ -163,16 +162,14 @@ def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup
 
 
 def _file_handler(settings: Settings, redactor: Redactor) -> logging.Handler:
-    config = settings.log_file
-    assert config is not None
-    if config.rotation == "time":
+    if settings.log_file_rotation == "time":
         handler: logging.Handler = logging.handlers.TimedRotatingFileHandler(
-            config.path, when=config.when, backupCount=config.backup_count, utc=True, delay=True,
-            encoding="utf-8")
+            settings.log_file, when=settings.log_file_when, backupCount=settings.log_file_backup_count,
+            utc=True, delay=True, encoding="utf-8")
     else:
         handler = logging.handlers.RotatingFileHandler(
-            config.path, maxBytes=config.max_bytes, backupCount=config.backup_count, delay=True,
-            encoding="utf-8")
+            settings.log_file, maxBytes=settings.log_file_max_bytes,
+            backupCount=settings.log_file_backup_count, delay=True, encoding="utf-8")
     handler.setFormatter(JsonFormatter(service_name=settings.service_name, redactor=redactor))
     return handler
 

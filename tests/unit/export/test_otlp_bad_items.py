@@ -8,7 +8,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from tests.support.otlp_receiver import OtlpReceiver
 from vitalyst_otel.export.otlp import OtlpLogExporter
 from vitalyst_otel.logs.bridge import BridgeRecord
-from vitalyst_otel.settings import OtlpSettings
+from vitalyst_otel.config import OtlpSettings
 
 
 def _record(body) -> BridgeRecord:

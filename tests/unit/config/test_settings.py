@@ -1,7 +1,9 @@
 import pytest
 
-from vitalyst_otel import env
-from vitalyst_otel.settings import BY_NAME, VARIABLES, Settings, find_typos, guess_service_name
+from vitalyst_otel.config import Settings
+from vitalyst_otel.config.variables import BY_NAME, VARIABLES
+from vitalyst_otel.doctor import find_typos
+from vitalyst_otel.resources import guess_service_name
 
 
 def load(environ=None, **overrides):
@@ -16,17 +18,17 @@ def problem_for(settings, variable):
 
 def test_defaults_follow_the_specification():
     s = load()
-    assert s.traces_exporters == ("otlp",) and s.metrics_exporters == ("otlp",) and s.logs_exporters == ("otlp",)
+    assert s.traces_exporter == ("otlp",) and s.metrics_exporter == ("otlp",) and s.logs_exporter == ("otlp",)
     assert s.otlp["traces"].protocol == "http/protobuf"
     assert s.otlp["traces"].endpoint == "http://localhost:4318/v1/traces"
     assert s.otlp["metrics"].endpoint == "http://localhost:4318/v1/metrics"
     assert s.otlp["logs"].timeout_s == 10.0
-    assert s.sampler == "parentbased_always_on" and s.sampler_ratio == 1.0
+    assert s.traces_sampler == "parentbased_always_on" and s.traces_sampler_arg == 1.0
     assert s.propagators == ("tracecontext", "baggage")
-    assert s.span_batch.max_queue_size == 2048 and s.span_batch.schedule_delay_ms == 5000
-    assert s.log_batch.schedule_delay_ms == 1000
-    assert s.metric_export_interval_ms == 60000
-    assert s.exemplar_filter == "trace_based"
+    assert s.bsp_max_queue_size == 2048 and s.bsp_schedule_delay == 5000
+    assert s.blrp_schedule_delay == 1000
+    assert s.metric_export_interval == 60000
+    assert s.metrics_exemplar_filter == "trace_based"
     assert s.problems == ()
 
 
@@ -34,60 +36,60 @@ def test_precedence_argument_over_environment_over_file_over_default(tmp_path):
     config = tmp_path / "otel.toml"
     config.write_text('OTEL_SERVICE_NAME = "from-file"\nOTEL_TRACES_SAMPLER = "always_off"\n'
                       'OTEL_METRIC_EXPORT_INTERVAL = 5000\n')
-    environ = {env.VITALYST_CONFIG_FILE: str(config), env.OTEL_SERVICE_NAME: "from-env"}
+    environ = {"VITALYST_CONFIG_FILE": str(config), "OTEL_SERVICE_NAME": "from-env"}
     s = Settings.load({"service_name": "from-arg"}, environ=environ)
     assert s.service_name == "from-arg"
-    assert s.sources[env.OTEL_SERVICE_NAME] == "argument"
+    assert s.sources["OTEL_SERVICE_NAME"].origin == "argument"
     s = Settings.load({}, environ=environ)
-    assert s.service_name == "from-env" and s.sources[env.OTEL_SERVICE_NAME] == "environment"
-    assert s.sampler == "always_off" and s.sources[env.OTEL_TRACES_SAMPLER] == f"file {config}"
-    assert s.metric_export_interval_ms == 5000
-    assert s.span_batch.max_queue_size == 2048 and env.OTEL_BSP_MAX_QUEUE_SIZE not in s.sources
+    assert s.service_name == "from-env" and s.sources["OTEL_SERVICE_NAME"].origin == "environment"
+    assert s.traces_sampler == "always_off" and s.sources["OTEL_TRACES_SAMPLER"].origin == f"file {config}"
+    assert s.metric_export_interval == 5000
+    assert s.bsp_max_queue_size == 2048 and "OTEL_BSP_MAX_QUEUE_SIZE" not in s.sources
 
 
 def test_empty_environment_value_counts_as_unset():
-    assert load({env.OTEL_TRACES_SAMPLER: "  "}).sampler == "parentbased_always_on"
+    assert load({"OTEL_TRACES_SAMPLER": "  "}).traces_sampler == "parentbased_always_on"
 
 
 def test_generic_endpoint_gets_the_signal_path_and_signal_endpoint_is_used_as_is():
-    s = load({env.OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector:4318/",
-              env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "http://logs:9999/custom"})
+    s = load({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/",
+              "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://logs:9999/custom"})
     assert s.otlp["traces"].endpoint == "https://collector:4318/v1/traces"
     assert s.otlp["logs"].endpoint == "http://logs:9999/custom"
 
 
 def test_grpc_protocol_uses_the_grpc_default_port_without_a_path():
-    s = load({env.OTEL_EXPORTER_OTLP_PROTOCOL: "grpc"})
+    s = load({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
     assert s.otlp["traces"].endpoint == "http://localhost:4317"
-    s = load({env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc"})
+    s = load({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"})
     assert s.otlp["traces"].protocol == "grpc" and s.otlp["metrics"].protocol == "http/protobuf"
 
 
 def test_signal_headers_replace_the_generic_ones_and_values_are_url_decoded():
-    s = load({env.OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Bearer%20abc,x-tenant=t1",
-              env.OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-only=metrics"})
+    s = load({"OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20abc,x-tenant=t1",
+              "OTEL_EXPORTER_OTLP_METRICS_HEADERS": "x-only=metrics"})
     assert s.otlp["traces"].headers == {"Authorization": "Bearer abc", "x-tenant": "t1"}
     assert s.otlp["metrics"].headers == {"x-only": "metrics"}
 
 
 def test_timeouts_are_milliseconds():
-    s = load({env.OTEL_EXPORTER_OTLP_TIMEOUT: "2500", env.OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: "100"})
+    s = load({"OTEL_EXPORTER_OTLP_TIMEOUT": "2500", "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "100"})
     assert s.otlp["traces"].timeout_s == 2.5 and s.otlp["logs"].timeout_s == 0.1
 
 
 @pytest.mark.parametrize("variable, value, accepted_part, check", [
-    (env.OTEL_TRACES_EXPORTER, "jaeger", "otlp, console, none", lambda s: s.traces_exporters == ("otlp",)),
-    (env.OTEL_METRICS_EXPORTER, "otlp,none", "otlp, prometheus, console, none", lambda s: s.metrics_exporters == ("otlp",)),
-    (env.OTEL_TRACES_SAMPLER_ARG, "ten percent", "a number from 0 to 1", lambda s: s.sampler_ratio == 1.0),
-    (env.OTEL_TRACES_SAMPLER_ARG, "1.5", "a number from 0 to 1", lambda s: s.sampler_ratio == 1.0),
-    (env.OTEL_TRACES_SAMPLER, "xray", "parentbased_traceidratio", lambda s: s.sampler == "parentbased_always_on"),
-    (env.OTEL_EXPORTER_OTLP_ENDPOINT, "collector:4318", "an absolute http:// or https:// URL",
+    ("OTEL_TRACES_EXPORTER", "jaeger", "otlp, console, none", lambda s: s.traces_exporter == ("otlp",)),
+    ("OTEL_METRICS_EXPORTER", "otlp,none", "otlp, prometheus, console, none", lambda s: s.metrics_exporter == ("otlp",)),
+    ("OTEL_TRACES_SAMPLER_ARG", "ten percent", "a number from 0 to 1", lambda s: s.traces_sampler_arg == 1.0),
+    ("OTEL_TRACES_SAMPLER_ARG", "1.5", "a number from 0 to 1", lambda s: s.traces_sampler_arg == 1.0),
+    ("OTEL_TRACES_SAMPLER", "xray", "parentbased_traceidratio", lambda s: s.traces_sampler == "parentbased_always_on"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "an absolute http:// or https:// URL",
      lambda s: s.otlp["traces"].endpoint == "http://localhost:4318/v1/traces"),
-    (env.OTEL_EXPORTER_OTLP_PROTOCOL, "http/json", "http/protobuf, grpc", lambda s: s.otlp["logs"].protocol == "http/protobuf"),
-    (env.OTEL_BSP_MAX_QUEUE_SIZE, "-3", "a positive integer", lambda s: s.span_batch.max_queue_size == 2048),
-    (env.OTEL_SDK_DISABLED, "yes", "true, false", lambda s: s.sdk_disabled is False),
-    (env.OTEL_LOG_LEVEL, "loud", "debug, info, warn, error", lambda s: s.otel_log_level == "INFO"),
-    (env.VITALYST_LOG_FILE_MAX_BYTES, "ten", "512KiB", lambda s: True),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "http/protobuf, grpc", lambda s: s.otlp["logs"].protocol == "http/protobuf"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "-3", "a positive integer", lambda s: s.bsp_max_queue_size == 2048),
+    ("OTEL_SDK_DISABLED", "yes", "true, false", lambda s: s.sdk_disabled is False),
+    ("OTEL_LOG_LEVEL", "loud", "debug, info, warn, error", lambda s: s.otel_log_level == "INFO"),
+    ("VITALYST_LOG_FILE_MAX_BYTES", "ten", "512KiB", lambda s: True),
 ])
 def test_a_bad_value_gives_one_message_naming_variable_value_and_accepted_values(variable, value, accepted_part, check):
     s = load({variable: value})
@@ -100,23 +102,23 @@ def test_a_bad_value_gives_one_message_naming_variable_value_and_accepted_values
 
 
 def test_a_malformed_header_list_is_reported_without_its_secret_and_no_headers_are_sent():
-    s = load({env.OTEL_EXPORTER_OTLP_HEADERS: "Authorization Bearer s3cr3t,x-tenant"})
-    problem = problem_for(s, env.OTEL_EXPORTER_OTLP_HEADERS)
+    s = load({"OTEL_EXPORTER_OTLP_HEADERS": "Authorization Bearer s3cr3t,x-tenant"})
+    problem = problem_for(s, "OTEL_EXPORTER_OTLP_HEADERS")
     assert "s3cr3t" not in problem.message()
     assert s.otlp["traces"].headers == {}
 
 
 def test_a_bad_signal_variable_falls_back_to_the_generic_one():
-    s = load({env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "nohost",
-              env.OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318"})
+    s = load({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "nohost",
+              "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
     assert s.otlp["traces"].endpoint == "http://collector:4318/v1/traces"
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in problem_for(s, env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).fallback
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in problem_for(s, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").fallback
 
 
 def test_describe_masks_header_values():
-    s = load({env.OTEL_EXPORTER_OTLP_HEADERS: "api-key=topsecret"})
+    s = load({"OTEL_EXPORTER_OTLP_HEADERS": "api-key=topsecret"})
     shown = {name: (value, source) for name, value, source in s.describe()}
-    assert shown[env.OTEL_EXPORTER_OTLP_HEADERS] == ("api-key=***", "environment")
+    assert shown["OTEL_EXPORTER_OTLP_HEADERS"] == ("api-key=***", "environment")
     assert "topsecret" not in repr(s.describe())
 
 
@@ -128,20 +130,20 @@ def test_unknown_configure_keyword_is_a_problem():
 def test_bad_config_file_is_a_problem_not_a_crash(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("this is = = not toml")
-    s = load({env.VITALYST_CONFIG_FILE: str(bad)})
-    problem_for(s, env.VITALYST_CONFIG_FILE)
-    missing = load({env.VITALYST_CONFIG_FILE: str(tmp_path / "absent.toml")})
-    problem_for(missing, env.VITALYST_CONFIG_FILE)
+    s = load({"VITALYST_CONFIG_FILE": str(bad)})
+    problem_for(s, "VITALYST_CONFIG_FILE")
+    missing = load({"VITALYST_CONFIG_FILE": str(tmp_path / "absent.toml")})
+    problem_for(missing, "VITALYST_CONFIG_FILE")
 
 
 def test_resource_attributes_service_name_and_environment():
-    s = load({env.OTEL_RESOURCE_ATTRIBUTES: "service.name=from-attrs,service.namespace=vitalyst",
-              env.VITALYST_ENVIRONMENT: "staging"}, service_version="1.2.3")
+    s = load({"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs,service.namespace=vitalyst",
+              "VITALYST_ENVIRONMENT": "staging"}, service_version="1.2.3")
     assert s.service_name == "from-attrs"
     assert s.resource_attributes["service.namespace"] == "vitalyst"
     assert s.resource_attributes["deployment.environment.name"] == "staging"
     assert s.resource_attributes["service.version"] == "1.2.3"
-    assert load({env.OTEL_SERVICE_NAME: "svc", env.OTEL_RESOURCE_ATTRIBUTES: "service.name=x"}).service_name == "svc"
+    assert load({"OTEL_SERVICE_NAME": "svc", "OTEL_RESOURCE_ATTRIBUTES": "service.name=x"}).service_name == "svc"
 
 
 def test_service_name_is_never_unknown_service():
@@ -152,12 +154,13 @@ def test_service_name_is_never_unknown_service():
 
 
 def test_excluded_urls_are_regular_expressions_and_bad_ones_are_dropped():
-    s = load({env.OTEL_PYTHON_EXCLUDED_URLS: "^/healthz$,([unclosed"})
-    assert s.excluded_urls == ("^/healthz$",)
+    s = load({"OTEL_PYTHON_EXCLUDED_URLS": "^/healthz$,([unclosed"})
+    assert s.excluded_urls == ("^/healthz$",) and s.fastapi_excluded_urls == ("^/healthz$",)
     assert s.problems
-    assert load().excluded_urls == ("^/health/live$", "^/health/ready$", "^/metrics$")
-    fastapi_specific = load({env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS: "^/ping$", env.OTEL_PYTHON_EXCLUDED_URLS: "^/x$"})
-    assert fastapi_specific.excluded_urls == ("^/ping$",)
+    assert load().fastapi_excluded_urls == ("^/health/live$", "^/health/ready$", "^/metrics$")
+    fastapi_specific = load({"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "^/ping$", "OTEL_PYTHON_EXCLUDED_URLS": "^/x$"})
+    assert fastapi_specific.fastapi_excluded_urls == ("^/ping$",)
+    assert fastapi_specific.excluded_paths.search("/ping") and not fastapi_specific.excluded_paths.search("/x")
 
 
 def test_typos_of_known_variables_are_found():
@@ -171,7 +174,7 @@ def test_configuration_md_lists_every_variable_as_the_registry_declares_it():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).parents[2]
+    root = Path(__file__).parents[3]
     doc = (root / "docs" / "configuration.md").read_text()
     for var in VARIABLES:
         assert f"| `{var.name}` |" in doc, f"{var.name} missing from docs/configuration.md"
@@ -182,8 +185,8 @@ def test_configuration_md_lists_every_variable_as_the_registry_declares_it():
 
 
 def test_log_file_settings():
-    s = load({env.VITALYST_LOG_FILE: "/tmp/app.log", env.VITALYST_LOG_FILE_MAX_BYTES: "5MiB",
-              env.VITALYST_LOG_FILE_ROTATION: "time", env.VITALYST_LOG_FILE_WHEN: "H"})
-    assert s.log_file.path == "/tmp/app.log" and s.log_file.max_bytes == 5 * 1024 * 1024
-    assert s.log_file.rotation == "time" and s.log_file.when == "h"
+    s = load({"VITALYST_LOG_FILE": "/tmp/app.log", "VITALYST_LOG_FILE_MAX_BYTES": "5MiB",
+              "VITALYST_LOG_FILE_ROTATION": "time", "VITALYST_LOG_FILE_WHEN": "H"})
+    assert s.log_file == "/tmp/app.log" and s.log_file_max_bytes == 5 * 1024 * 1024
+    assert s.log_file_rotation == "time" and s.log_file_when == "h"
     assert load().log_file is None
