@@ -358,7 +358,7 @@ def _http_server(handle: Telemetry) -> None:
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_paths, security=handle.security,
                                       errors=handle.errors, hasher=handle.hasher, on_started=on_started,
-                                      on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout_s))
+                                      on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout / 1000))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 

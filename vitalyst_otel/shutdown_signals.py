@@ -103,4 +103,5 @@ async def lifespan_flush(flush: Callable[[], object]) -> None:
         else:
             await loop.run_in_executor(None, flush)
     except Exception:  # noqa: BLE001 - the app's shutdown must complete whatever happens here
-        _log.debug("flush at lifespan shutdown failed", exc_info=True)
+        _log.warning("Flushing telemetry at lifespan shutdown failed; exit hooks flush what is left.",
+                     exc_info=True)

@@ -115,3 +115,15 @@ def test_lifespan_shutdown_flushes_before_the_server_hears_of_it():
 
     asyncio.run(middleware({"type": "lifespan"}, receive, send))
     assert events == ["flushed", "lifespan.shutdown.complete"]
+
+
+def test_configure_wires_the_lifespan_flush_to_the_handle():
+    done = _run("""
+        import vitalyst_otel
+        handle = vitalyst_otel.configure(traces_exporter="none", metrics_exporter="none", logs_exporter="none")
+        flushed = []
+        handle.force_flush = lambda timeout: flushed.append(timeout) or True
+        handle.http.on_stopping()
+        print(flushed)
+    """)
+    assert done.stdout.split() == ["[5.0]"], done.stderr
