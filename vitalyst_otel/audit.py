@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -41,6 +42,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
+from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock
 from vitalyst_otel.redaction import Redactor
@@ -102,10 +104,25 @@ def _schema_of(record) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class AuditLimits:
+    """Bounds of the trail: queue memory, field length, fallback file size (see the variables)."""
+
+    queue_max_bytes: int | None = 16 * 1024 * 1024
+    max_length: int | None = 65536
+    fallback_max_bytes: int = 10 * 1024 * 1024
+    fallback_backup_count: int = 10
+
+    @classmethod
+    def of(cls, settings) -> AuditLimits:
+        return cls(settings.export_queue_max_bytes, settings.record_max_length,
+                   settings.audit_fallback_max_bytes, settings.audit_fallback_backup_count)
+
+
 class AuditTrail:
     def __init__(self, service_name: str, redactor: Redactor, resource=None, exporters: list | None = None,
                  fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None,
-                 synchronous: bool = False, resource_of=None):
+                 synchronous: bool = False, resource_of=None, limits: AuditLimits | None = None):
         self.service_name = service_name
         self.redactor = redactor
         self.resource = resource if resource is not None else Resource.get_empty()
@@ -118,14 +135,16 @@ class AuditTrail:
         self.logger.setLevel(logging.INFO)
         self._clock = _Clock()
         self.scope = InstrumentationScope(LOGGER)
-        self.fallback = FallbackFile(fallback_path)
+        self.limits = limits = limits or AuditLimits()
+        self.fallback = FallbackFile(fallback_path, limits.fallback_max_bytes, limits.fallback_backup_count)
         self.queue = None
         if exporters:
             self.queue = BatchQueue(exporters, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
                                     on_full=lambda batch: self._to_fallback(batch, "export queue full"),
                                     on_failure=self._to_fallback,
                                     on_success=lambda batch: self._count("export", len(batch)),
-                                    synchronous=synchronous)
+                                    synchronous=synchronous, max_bytes=limits.queue_max_bytes,
+                                    size_of=log_record_size)
         if resource_of is not None:
             this = weakref.ref(self)
             os.register_at_fork(after_in_child=lambda: (t := this()) and setattr(t, "resource", resource_of()))
@@ -157,17 +176,18 @@ class AuditTrail:
 
     def _clean(self, actor, action, resource, outcome, details) -> tuple[dict[str, Any], list[str]]:
         repaired: list[str] = []
+        max_length = self.limits.max_length
         fields = {}
         for name, value in (("actor", actor), ("action", action), ("resource", resource)):
             text, bad = safe_str(value)
             if bad:
                 repaired.append(name)
-            fields[name] = text
+            fields[name] = text if max_length is None else truncate(text, max_length)
         try:
             clean_details = self.redactor.mapping(details)
         except Exception:  # noqa: BLE001 - an unprintable value: make it printable, then mask
             clean_details = self.redactor.mapping(sanitize(details, "details", []))
-        fields["details"] = sanitize(clean_details, "details", repaired)
+        fields["details"] = sanitize(clean_details, "details", repaired, max_length=max_length)
         fields["outcome"] = outcomes(safe_str(outcome)[0])
         return fields, repaired
 

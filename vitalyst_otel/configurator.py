@@ -268,6 +268,7 @@ def _logs(handle: Telemetry) -> None:
 
     from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.export.sizes import log_record_size
     from vitalyst_otel.logs.bridge import OtlpLogHandler
 
     def exporter(name: str):
@@ -298,9 +299,11 @@ def _logs(handle: Telemetry) -> None:
     handle.log_queue = BatchQueue(
         bridge_exporters, "logs", max_queue=settings.blrp_max_queue_size,
         max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000, synchronous=handle.capture is not None,
-        on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
+        on_full=(lambda items: status.dropped(len(items))) if status is not None else None,
+        max_bytes=settings.export_queue_max_bytes, size_of=log_record_size)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
+                             max_length=min(length or settings.record_max_length, settings.record_max_length),
                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     if handle.logging_setup is not None:
         handle.logging_setup.add_bridge(handler)
@@ -317,7 +320,7 @@ def _runtime(handle: Telemetry) -> None:
 
 def _signals(handle: Telemetry) -> None:
     from vitalyst_otel import health
-    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.audit import AuditLimits, AuditTrail
     from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
     from vitalyst_otel.security import SecurityMonitor
 
@@ -335,7 +338,8 @@ def _signals(handle: Telemetry) -> None:
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
                               settings.audit_fallback_file, settings.blrp_max_queue_size,
                               handle.meter_provider, synchronous=handle.capture is not None,
-                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
+                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None,
+                              limits=AuditLimits.of(settings))
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
                                       handle.meter_provider)
     handle.errors = ErrorTracker(handle.meter_provider)

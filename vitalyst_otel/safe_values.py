@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vitalyst_otel.export.sizes import truncate
+
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 MAX_DEPTH = 16
 
@@ -46,9 +48,10 @@ def safe_str(value: Any) -> tuple[str, bool]:
     return text, False
 
 
-def sanitize(value: Any, where: str, repaired: list[str], depth: int = 0) -> Any:
+def sanitize(value: Any, where: str, repaired: list[str], depth: int = 0, max_length: int | None = None) -> Any:
     """``value`` as str/int/float/bool/None, lists and string-keyed dicts of those; every place
-    that needed repair is appended to ``repaired`` (``where``, ``where.key``, ``where[2]``)."""
+    that needed repair is appended to ``repaired`` (``where``, ``where.key``, ``where[2]``).
+    With ``max_length``, longer strings are cut (:func:`vitalyst_otel.export.sizes.truncate`)."""
     if value is None or isinstance(value, (bool, float)):
         return value
     if isinstance(value, int):
@@ -62,11 +65,12 @@ def sanitize(value: Any, where: str, repaired: list[str], depth: int = 0) -> Any
                 name, bad = safe_str(key)
                 if bad:
                     repaired.append(f"{where}.{name}")
-                out[name] = sanitize(item, f"{where}.{name}", repaired, depth + 1)
+                out[name] = sanitize(item, f"{where}.{name}", repaired, depth + 1, max_length)
             return out
         if isinstance(value, (list, tuple)):
-            return [sanitize(item, f"{where}[{i}]", repaired, depth + 1) for i, item in enumerate(value)]
+            return [sanitize(item, f"{where}[{i}]", repaired, depth + 1, max_length)
+                    for i, item in enumerate(value)]
     text, bad = safe_str(value)
     if bad:
         repaired.append(where)
-    return text
+    return text if max_length is None else truncate(text, max_length)

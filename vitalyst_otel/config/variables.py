@@ -244,6 +244,12 @@ VARIABLES: tuple[Var, ...] = (
         "How long a readiness result is reused, so a probe storm cannot overload a dependency."),
     Var("VITALYST_AUDIT_FALLBACK_FILE", "vitalyst-audit-fallback.jsonl", p.text, "a file path",
         "Append-only file (rotated) for audit records the exporter could not deliver; put it on a volume."),
+    Var("VITALYST_AUDIT_FALLBACK_MAX_BYTES", 10 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 10MiB, 1GB",
+        "Size at which the audit fallback file starts a new segment.", shown_default="10MiB"),
+    Var("VITALYST_AUDIT_FALLBACK_BACKUP_COUNT", 10, p.int_at_least(1), "a positive integer",
+        "Segments of the audit fallback file kept besides the current one; past them the oldest is "
+        "deleted and its unsent records are counted as lost (one error line says so)."),
     Var("VITALYST_HASH_CLIENT_IP", False, p.boolean, "true, false",
         "Replace client addresses in logs and spans by a keyed hash."),
     Var("VITALYST_HASH_SALT", None, p.optional_text, "any secret string",
@@ -254,6 +260,14 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_GC_FREEZE", True, p.boolean, "true, false",
         "Freeze the objects that exist once the app has started (gc.freeze()), so full garbage "
         "collections stop walking them: shorter pauses in the tail latency."),
+    Var("VITALYST_EXPORT_QUEUE_MAX_BYTES", 16 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 16MiB, 1GB",
+        "Most memory each export queue (spans, logs, audit) may hold, estimated from the text of "
+        "what is queued; past it new items are refused like on a full queue (counted; audit records "
+        "go to the fallback file).", shown_default="16MiB"),
+    Var("VITALYST_RECORD_MAX_LENGTH", 65536, p.int_at_least(1), "a positive integer (characters)",
+        "Longest text a log record body, a log record attribute or an audit field keeps on its way "
+        "to the exporter; longer text is cut and ends with the marker …[truncated N chars]."),
     Var("VITALYST_SHUTDOWN_TIMEOUT", 5000, p.int_at_least(0), "a non-negative integer (ms)",
         "Bound on flushing and shutting down at exit, whatever the state of the collector."),
 )
