@@ -17,18 +17,18 @@ It is written as one JSON line on stdout (logger ``vitalyst.audit``, which ignor
 settings) and exported as an OTLP log record with attribute ``log.type=audit``, which the
 collector routes to the audit index. Audit records are never sampled and never dropped
 silently: a record the export queue cannot take, or that the collector does not acknowledge,
-is appended to a local fallback file (VITALYST_AUDIT_FALLBACK_FILE, rotated), and the counter
-``vitalyst.audit.records`` says where every record went (export, fallback, or log_only when no
-OTLP log exporter is configured).
+is appended to a local fallback file (VITALYST_AUDIT_FALLBACK_FILE, segmented and bounded), from
+where it is sent again, in order and once, when the endpoint is back
+(:mod:`vitalyst_otel.audit_fallback`); the counter ``vitalyst.audit.records`` says where every
+record went (export, fallback, replayed, lost, or log_only when no OTLP log exporter is
+configured).
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
-import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.sizes import log_record_size, truncate
@@ -53,37 +54,6 @@ OUTCOMES = ("success", "failure", "denied")
 outcomes = DeclaredValues("audit outcome", OUTCOMES)
 LOGGER = "vitalyst.audit"
 _log = logging.getLogger("vitalyst_otel")
-
-
-class FallbackFile:
-    """Append-only JSON lines, rotated by size; the place of last resort for audit records."""
-
-    def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backup_count: int = 10):
-        self.path = path
-        self._handler: logging.Handler | None = None
-        self._max_bytes, self._backup_count = max_bytes, backup_count
-        self._lock = threading.Lock()
-        self.failed = False
-
-    def write(self, lines: list[bytes]) -> bool:
-        with self._lock:
-            try:
-                if self._handler is None:
-                    directory = os.path.dirname(os.path.abspath(self.path))
-                    os.makedirs(directory, exist_ok=True)
-                    self._handler = logging.handlers.RotatingFileHandler(
-                        self.path, maxBytes=self._max_bytes, backupCount=self._backup_count, encoding="utf-8")
-                    self._handler.setFormatter(logging.Formatter("%(message)s"))
-                for line in lines:
-                    self._handler.emit(logging.makeLogRecord({"msg": line.decode()}))
-                self._handler.flush()
-                return True
-            except OSError as exc:
-                if not self.failed:
-                    self.failed = True
-                    _log.error("Audit fallback file %s is not writable (%s): audit records that cannot be "
-                               "exported are lost and counted as destination=lost.", self.path, exc)
-                return False
 
 
 def _schema_of(record) -> dict[str, Any]:
@@ -101,7 +71,29 @@ def _schema_of(record) -> dict[str, Any]:
         "request_id": attrs.get("request_id"),
         "details": details,
         **({"repaired": attrs["repaired"].split(",")} if attrs.get("repaired") else {}),
+        "time_unix_nano": log_record.timestamp, "trace_flags": int(log_record.trace_flags or 0),
     }
+
+
+def _record_of(line: bytes, resource, scope) -> BridgeRecord:
+    """A fallback line back as the OTLP log record it was (marked ``audit.replayed``)."""
+    entry = orjson.loads(line)
+    attributes: dict[str, Any] = {"log.type": "audit", "actor": entry["actor"], "action": entry["action"],
+                                  "resource": entry["resource"], "outcome": entry["outcome"]}
+    if entry.get("request_id"):
+        attributes["request_id"] = entry["request_id"]
+    if entry.get("repaired"):
+        attributes["repaired"] = ",".join(entry["repaired"])
+    for key, value in (entry.get("details") or {}).items():
+        attributes[f"details.{key}"] = value
+    attributes["audit.replayed"] = True
+    timestamp = entry.get("time_unix_nano") or 0
+    return BridgeRecord(
+        timestamp, time.time_ns(), SeverityNumber.INFO, "INFO",
+        f"audit {entry['action']} {entry['resource']} {entry['outcome']}", attributes,
+        int(entry["trace_id"], 16) if entry.get("trace_id") else 0,
+        int(entry["span_id"], 16) if entry.get("span_id") else 0,
+        entry.get("trace_flags", 0), resource, scope)
 
 
 @dataclass(frozen=True)
@@ -129,7 +121,8 @@ class AuditTrail:
         meter = metrics.get_meter("vitalyst_otel", meter_provider=meter_provider)
         self.counter = meter.create_counter(
             "vitalyst.audit.records", unit="{record}",
-            description="Audit records by destination: export, fallback (file), log_only, lost.")
+            description="Audit records by destination: export, fallback (file), replayed (from the file, "
+                        "once the endpoint is back), log_only, lost.")
         self.logger = logging.getLogger(LOGGER)
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
@@ -139,7 +132,11 @@ class AuditTrail:
         self.fallback = FallbackFile(fallback_path, limits.fallback_max_bytes, limits.fallback_backup_count)
         self.queue = None
         if exporters:
-            self.queue = BatchQueue(exporters, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
+            rebuild = lambda line: _record_of(line, self.resource, self.scope)  # noqa: E731
+            self.senders = [ReplayFirst(exporter, self.fallback, rebuild,
+                                        on_replayed=lambda n: self._count("replayed", n)) for exporter in exporters]
+            self.queue = BatchQueue(self.senders, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
+                                    on_idle=self.senders[0].replay,
                                     on_full=lambda batch: self._to_fallback(batch, "export queue full"),
                                     on_failure=self._to_fallback,
                                     on_success=lambda batch: self._count("export", len(batch)),
@@ -156,7 +153,9 @@ class AuditTrail:
 
     def _to_fallback(self, records: list, reason: str) -> None:
         lines = [orjson.dumps({**_schema_of(r), "fallback_reason": reason}, default=str) for r in records]
+        lost_before = self.fallback.lost
         self._count("fallback" if self.fallback.write(lines) else "lost", len(records))
+        self._count("lost", self.fallback.lost - lost_before)  # the oldest segment went, unsent
 
     def _install_stdout(self) -> None:
         for handler in list(self.logger.handlers):

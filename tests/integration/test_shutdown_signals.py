@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.support.otlp_receiver import OtlpReceiver, attrs
+from vitalyst_otel.audit_fallback import FallbackFile
 
 pytestmark = pytest.mark.integration
 
@@ -146,14 +147,8 @@ def _audit_by_item(receiver: OtlpReceiver) -> list[str]:
 
 
 def _fallback_items(path: Path) -> list[str]:
-    found = []
-    for file in sorted(path.parent.glob(path.name + "*")):
-        for line in file.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                if str(record.get("resource", "")).startswith("item/"):
-                    found.append(record["resource"].removeprefix("item/"))
-    return found
+    records = [json.loads(line) for line in FallbackFile(str(path)).unsent()]
+    return [r["resource"].removeprefix("item/") for r in records if str(r.get("resource", "")).startswith("item/")]
 
 
 def _explain(run: Run) -> str:

@@ -64,10 +64,10 @@ def test_undeliverable_records_go_to_the_fallback_file_and_are_counted(otel_capt
     for i in range(25):
         trail.record("user:bo", "node.create", f"node/{i}", "success", {"token": "tok-secret"})
     trail.shutdown()
-    lines = [json.loads(l) for l in fallback.read_text().splitlines()]
-    assert sorted(l["resource"] for l in lines) == sorted(f"node/{i}" for i in range(25))
-    assert all(l["log.type"] == "audit" and l["fallback_reason"] for l in lines)
-    assert "tok-secret" not in fallback.read_text()
+    lines = [json.loads(line) for line in trail.fallback.unsent()]
+    assert sorted(line["resource"] for line in lines) == sorted(f"node/{i}" for i in range(25))
+    assert all(line["log.type"] == "audit" and line["fallback_reason"] for line in lines)
+    assert all("tok-secret" not in path.read_text() for path in fallback.parent.iterdir())
     assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 25
 
 
@@ -87,20 +87,25 @@ def test_a_full_export_queue_spills_to_the_fallback_file_not_to_nowhere(otel_cap
         trail.shutdown(3.0)
     finally:
         listener.close()
-    lines = [json.loads(line) for line in fallback.read_text().splitlines()]
+    lines = [json.loads(line) for line in trail.fallback.unsent()]
     assert sorted(line["resource"] for line in lines) == sorted(f"r/{i}" for i in range(40))  # every one
     reasons = {line["fallback_reason"] for line in lines}
     assert "export queue full" in reasons
     assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 40
 
 
-def test_the_fallback_file_rotates(tmp_path):
-    from vitalyst_otel.audit import FallbackFile
+def test_the_fallback_file_rotates_into_numbered_segments_and_stays_bounded(tmp_path, caplog):
+    from vitalyst_otel.audit_fallback import FallbackFile
 
     file = FallbackFile(str(tmp_path / "f.jsonl"), max_bytes=1000, backup_count=2)
     for i in range(100):
         assert file.write([json.dumps({"i": i, "pad": "x" * 50}).encode()])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.jsonl", "f.jsonl.1", "f.jsonl.2"]
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
+    assert names[0] == "f.jsonl" and len(names) == 3 and all(n.startswith("f.jsonl.0") for n in names[1:])
+    kept = [json.loads(line)["i"] for line in file.unsent()]
+    assert kept == list(range(100 - len(kept), 100))  # the newest, in order
+    assert file.lost == 100 - len(kept) > 0
+    assert len([r for r in caplog.records if "oldest segment was deleted" in r.getMessage()]) == 1
 
 
 class _Unprintable:

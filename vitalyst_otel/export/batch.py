@@ -4,7 +4,8 @@ audit trail use (spans go through the SDK's BatchSpanProcessor).
 ``put`` never blocks: past ``max_queue`` items, or past ``max_bytes`` (the sum of ``size_of``
 over what is queued, :mod:`vitalyst_otel.export.sizes`), the item is refused and ``on_full``
 decides what happens to it (the log bridge counts it as dropped; the audit trail writes it to its fallback
-file). A batch that every exporter did not take is given to ``on_failure``. After ``fork()`` the
+file). A batch that every exporter did not take is given to ``on_failure``. ``on_idle`` runs on
+the worker after each round (the audit trail re-sends its fallback file there). After ``fork()`` the
 child gets a fresh lock, an empty queue and its own worker. ``synchronous=True`` exports on
 the caller's thread (the in-memory test capture).
 """
@@ -33,7 +34,8 @@ class BatchQueue:
                  delay_s: float = 1.0, on_full: Callable[[list], None] | None = None,
                  on_failure: Callable[[list, str], None] | None = None,
                  on_success: Callable[[list], None] | None = None, synchronous: bool = False,
-                 max_bytes: int | None = None, size_of: Callable[[object], int] | None = None):
+                 max_bytes: int | None = None, size_of: Callable[[object], int] | None = None,
+                 on_idle: Callable[[], object] | None = None):
         self.exporters = list(exporters)
         self.name = name
         self.max_queue = max_queue
@@ -42,6 +44,7 @@ class BatchQueue:
         self.on_full = on_full
         self.on_failure = on_failure
         self.on_success = on_success
+        self.on_idle = on_idle
         self.synchronous = synchronous
         self.dropped = 0
         self.max_bytes = max_bytes if size_of is not None else None
@@ -178,6 +181,18 @@ class BatchQueue:
             self._wake.clear()
             if not self._stopped:
                 self._drain()
+                self._idle()
+
+    def _idle(self) -> None:
+        """``on_idle`` on the worker, between exports (the export lock keeps the order of what it sends)."""
+        if self.on_idle is None or not self._export_lock.acquire(blocking=False):
+            return
+        try:
+            self.on_idle()
+        except Exception:  # noqa: BLE001 - the worker must live on
+            _log.debug("on_idle failed", exc_info=True)
+        finally:
+            self._export_lock.release()
 
     def force_flush(self, timeout_s: float = 30.0) -> bool:
         return self._drain(time.monotonic() + timeout_s)
