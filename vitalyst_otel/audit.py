@@ -45,7 +45,7 @@ from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.logs.bridge import BridgeRecord
-from vitalyst_otel.logs.json_format import _Clock
+from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import current_request
 from vitalyst_otel.safe_values import safe_str, sanitize
@@ -208,7 +208,7 @@ class AuditTrail:
         }
         if repaired:
             entry["repaired"] = repaired
-        self.logger.info(orjson.dumps(entry, default=str).decode())
+        self.logger.info(one_line(orjson.dumps(entry, default=str)).decode())
         if self.queue is None:
             self._count("log_only", 1)
             return entry

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -53,14 +54,15 @@ class Telemetry:
     errors: Any = None
     health: Any = None
     failed_steps: list[str] = field(default_factory=list)
+    instrumentors: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
     def instrument_app(self, app) -> bool:
         """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
-        if self.http is None:
-            return False
         from vitalyst_otel.fastapi import instrument_app
 
+        if self.http is None and self.app_patch is None:
+            return False
         return instrument_app(app, self.http, self._app_routes())
 
     def _app_routes(self) -> list[tuple[str, Callable]]:
@@ -69,10 +71,10 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
-        if self.health is not None and self.settings.health_routes:
+        if self.settings.health_routes:
             from vitalyst_otel import health
 
-            routes.extend(health.routes(self.health))
+            routes.extend(health.routes(self.health if self.health is not None else health.registry))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
@@ -127,6 +129,18 @@ class Telemetry:
             except Exception:  # noqa: BLE001
                 _log.debug("after-fork hook failed", exc_info=True)
 
+    def mute_this_process(self) -> None:
+        """Export nothing from this process (a forking master); its forks export as themselves."""
+        pid = os.getpid()
+        for exporter in self.exporters:
+            for _ in range(4):  # through the wrappers (redaction, gRPC guard) to our OTLP exporter
+                if hasattr(exporter, "muted_pid"):
+                    exporter.muted_pid = pid
+                    break
+                exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
+                if exporter is None:
+                    break
+
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
 
@@ -155,9 +169,10 @@ def _report(handle: Telemetry) -> None:
     for problem in handle.settings.problems:
         _log.warning("%s", problem.message())
     from vitalyst_otel.doctor import find_typos
+    from vitalyst_otel.variable_typos import unknown_variable_message
 
     for given, meant in find_typos(os.environ):
-        _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
+        _log.warning("%s", unknown_variable_message(given, meant))
 
 
 def _diagnostics_level(handle: Telemetry) -> None:
@@ -194,9 +209,9 @@ def _propagator(name: str):
 
         return TraceContextTextMapPropagator()
     if name == "baggage":
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        from vitalyst_otel.baggage import BoundedBaggagePropagator
 
-        return W3CBaggagePropagator()
+        return BoundedBaggagePropagator()
     if name in ("b3", "b3multi"):
         from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 
@@ -225,7 +240,8 @@ def _metrics(handle: Telemetry) -> None:
     capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
                                                 handle.exporters,
-                                                extra_reader=capture.metric_reader if capture is not None else None)
+                                                extra_reader=capture.metric_reader if capture is not None else None,
+                                                redactor=handle.redactor)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -270,6 +286,7 @@ def _logs(handle: Telemetry) -> None:
     from vitalyst_otel.export.guard import exporter_for
     from vitalyst_otel.export.sizes import log_record_size
     from vitalyst_otel.logs.bridge import OtlpLogHandler
+    from vitalyst_otel.redaction.records import RedactingLogProcessor
 
     def exporter(name: str):
         made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
@@ -283,6 +300,7 @@ def _logs(handle: Telemetry) -> None:
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
             max_attributes=max_attributes, max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    provider.add_log_record_processor(RedactingLogProcessor(handle.redactor))
     for name in settings.logs_exporter:
         provider.add_log_record_processor(BatchLogRecordProcessor(
             exporter(name), max_queue_size=settings.blrp_max_queue_size,
@@ -354,17 +372,42 @@ def _signals(handle: Telemetry) -> None:
 
 def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.fastapi import AppPatch
+    from vitalyst_otel.http.header_capture import server_header_captures
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     on_started = None
     if handle.settings.gc_freeze:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
+    settings = handle.settings
+    captures = server_header_captures(settings.instrumentation_http_capture_headers_server_request,
+                                      settings.instrumentation_http_capture_headers_server_response,
+                                      settings.instrumentation_http_capture_headers_sanitize_fields, handle.redactor)
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_paths, security=handle.security,
                                       errors=handle.errors, hasher=handle.hasher, on_started=on_started,
+                                      header_captures=captures,
                                       on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout / 1000))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
+
+
+def _health_routes_only(handle: Telemetry) -> None:
+    """With the SDK disabled: no telemetry, but /health/live and /health/ready still answer."""
+    if not handle.settings.sdk_disabled or not handle.settings.health_routes or not _has_starlette():
+        return
+    from vitalyst_otel.fastapi import AppPatch
+
+    handle.app_patch = AppPatch(None, handle._app_routes())
+    handle.app_patch.install()
+
+
+def _instrumentors(handle: Telemetry) -> None:
+    # The launcher loads them itself, after us; the test capture keeps the test process as it is.
+    if VitalystConfigurator._instance is not None or handle.capture is not None:
+        return
+    from vitalyst_otel.instrumentors import load_installed
+
+    handle.instrumentors = load_installed()
 
 
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
@@ -379,8 +422,10 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("runtime", _runtime, "runtime metrics"),
     ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
+    ("instrumentors", _instrumentors, "library instrumentation"),
+    ("health routes", _health_routes_only, "the health routes"),
 ]
-DISABLED_STEPS = {"logging", "report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics", "health routes"}
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -422,10 +467,17 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load({}, environ={"OTEL_SDK_DISABLED": "true"})
     from vitalyst_otel.security import AddressHasher
 
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+    handle = Telemetry(settings=settings, capture=capture,
+                       redactor=Redactor(settings.redact_keys, settings.redact_max_chars),
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
+    from vitalyst_otel import process_role
+
+    role = process_role.role(getattr(sys, "orig_argv", sys.argv), sys.argv, os.environ)
+    quiet = role != process_role.SERVING  # a supervisor or a helper process is no instance
     for name, step, lost in STEPS:
-        if settings.sdk_disabled and name not in DISABLED_STEPS:
+        if (settings.sdk_disabled or quiet) and name not in DISABLED_STEPS:
+            continue
+        if role == process_role.HELPER:  # multiprocessing's own helper: not even log formatting
             continue
         try:
             step(handle)
@@ -433,6 +485,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
+    if process_role.is_forking_master(sys.argv):
+        handle.mute_this_process()
     if capture is None:
         atexit.register(handle.shutdown)
         if not settings.sdk_disabled:
@@ -447,7 +501,7 @@ def install_logging_only():
     from vitalyst_otel.logs.setup import install
 
     settings = Settings.load()
-    return install(settings, Redactor(settings.redact_keys))
+    return install(settings, Redactor(settings.redact_keys, settings.redact_max_chars))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -29,6 +29,7 @@ from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, e
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -150,7 +151,7 @@ class OtlpLogHandler(logging.Handler):
                 attributes["code.function.name"] = record.funcName
                 attributes["code.line.number"] = record.lineno
                 if redactor is not None:
-                    attributes["exception.message"] = redactor.text(attributes["exception.message"])
+                    clean_exception_fields(redactor, attributes)
             if len(attributes) > self.max_attributes:
                 attributes = dict(list(attributes.items())[: self.max_attributes])
             context = get_current_span().get_span_context()

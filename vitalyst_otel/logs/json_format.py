@@ -39,6 +39,7 @@ _INVALID = get_current_span().get_span_context()
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 from vitalyst_otel.safe_values import sanitize
 
 REPAIRED_FIELD = "log.repaired"
@@ -120,6 +121,8 @@ class JsonFormatter(BaseJsonFormatter):
             data["exception.stacktrace"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
+        if redactor is not None and len(data) > 5:
+            clean_exception_fields(redactor, data)
         fields = record.__dict__
         extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
         if extra:
@@ -137,9 +140,9 @@ class JsonFormatter(BaseJsonFormatter):
         data = self.to_dict(record)
         option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
         try:
-            return orjson.dumps(data, default=_fallback, option=option)
+            return one_line(orjson.dumps(data, default=_fallback, option=option))
         except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
-            return orjson.dumps(repaired_fields(data), option=option)
+            return one_line(orjson.dumps(repaired_fields(data), option=option))
 
 
 class JsonLineHandler(logging.StreamHandler):
@@ -171,6 +174,19 @@ def repaired_fields(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# orjson escapes control characters but writes U+2028, U+2029 and U+0085 as they are; some line
+# readers split on them. In a JSON document they can only stand inside a string: escape them.
+_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"), (b"\xc2\x85", b"\\u0085"))
+
+
+def one_line(line: bytes) -> bytes:
+    """Serialized JSON with the Unicode line separators escaped, so it stays one line for every reader."""
+    if b"\xe2\x80" in line or b"\xc2\x85" in line:
+        for raw, escaped in _SEPARATORS:
+            line = line.replace(raw, escaped)
+    return line
+
+
 def _fallback(value: Any) -> str:
     return repr(value) if not isinstance(value, (bytes, bytearray)) else value.decode("utf-8", "replace")
 
@@ -192,4 +208,5 @@ class TextFormatter(logging.Formatter):
         context = get_current_span().get_span_context()
         if context.is_valid:
             line += f" trace_id={context.trace_id:032x} span_id={context.span_id:016x}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return (line.replace("\r", "\\r").replace("\n", "\\n").replace("\u2028", "\\u2028")
+                .replace("\u2029", "\\u2029").replace("\x85", "\\x85"))

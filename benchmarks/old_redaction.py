@@ -1,4 +1,8 @@
-"""Credentials never leave the process: masking of keys, URLs, query strings and free text.
+"""BENCHMARK BASELINE ONLY: the redactor as it was before issue 10 (vitalyst_otel/redaction.py at
+commit 9df080a), kept verbatim so ``make bench`` can show the new redactor's cost next to it.
+It backtracks quadratically on long runs of letters; never use it outside benchmarks/.
+
+Credentials never leave the process: masking of keys, URLs, query strings and free text.
 
 A key is sensitive when it, or one of its words (split on anything that is not a letter or a
 digit), is a configured sensitive name: ``password``, ``X-Api-Key``, ``db.password`` and
