@@ -182,11 +182,14 @@ class AuditTrail:
             if bad:
                 repaired.append(name)
             fields[name] = text if max_length is None else truncate(text, max_length)
+        unprintable: list[str] = []
+        printable = sanitize(details, "details", unprintable)  # finds what the redactor would render blind
         try:
             clean_details = self.redactor.mapping(details)
         except Exception:  # noqa: BLE001 - an unprintable value: make it printable, then mask
-            clean_details = self.redactor.mapping(sanitize(details, "details", []))
+            clean_details = self.redactor.mapping(printable)
         fields["details"] = sanitize(clean_details, "details", repaired, max_length=max_length)
+        repaired.extend(name for name in unprintable if name not in repaired)
         fields["outcome"] = outcomes(safe_str(outcome)[0])
         return fields, repaired
 
