@@ -208,9 +208,9 @@ def _propagator(name: str):
 
         return TraceContextTextMapPropagator()
     if name == "baggage":
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        from vitalyst_otel.baggage import BoundedBaggagePropagator
 
-        return W3CBaggagePropagator()
+        return BoundedBaggagePropagator()
     if name in ("b3", "b3multi"):
         from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 
@@ -239,7 +239,8 @@ def _metrics(handle: Telemetry) -> None:
     capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
                                                 handle.exporters,
-                                                extra_reader=capture.metric_reader if capture is not None else None)
+                                                extra_reader=capture.metric_reader if capture is not None else None,
+                                                redactor=handle.redactor)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -283,6 +284,7 @@ def _logs(handle: Telemetry) -> None:
     from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
     from vitalyst_otel.logs.bridge import OtlpLogHandler
+    from vitalyst_otel.redaction.records import RedactingLogProcessor
 
     def exporter(name: str):
         made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
@@ -296,6 +298,7 @@ def _logs(handle: Telemetry) -> None:
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
             max_attributes=max_attributes, max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    provider.add_log_record_processor(RedactingLogProcessor(handle.redactor))
     for name in settings.logs_exporter:
         provider.add_log_record_processor(BatchLogRecordProcessor(
             exporter(name), max_queue_size=settings.blrp_max_queue_size,
@@ -458,7 +461,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load({}, environ={"OTEL_SDK_DISABLED": "true"})
     from vitalyst_otel.security import AddressHasher
 
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+    handle = Telemetry(settings=settings, capture=capture,
+                       redactor=Redactor(settings.redact_keys, settings.redact_max_chars),
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     from vitalyst_otel import process_role
 
@@ -489,7 +493,7 @@ def install_logging_only():
     from vitalyst_otel.logs.setup import install
 
     settings = Settings.load()
-    return install(settings, Redactor(settings.redact_keys))
+    return install(settings, Redactor(settings.redact_keys, settings.redact_max_chars))
 
 
 def shutdown(timeout: float | None = None) -> bool:
