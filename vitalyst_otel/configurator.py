@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from vitalyst_otel import shutdown_signals
 from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
 
@@ -283,6 +284,7 @@ def _logs(handle: Telemetry) -> None:
 
     from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.export.sizes import log_record_size
     from vitalyst_otel.logs.bridge import OtlpLogHandler
     from vitalyst_otel.redaction.records import RedactingLogProcessor
 
@@ -315,9 +317,11 @@ def _logs(handle: Telemetry) -> None:
     handle.log_queue = BatchQueue(
         bridge_exporters, "logs", max_queue=settings.blrp_max_queue_size,
         max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000, synchronous=handle.capture is not None,
-        on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
+        on_full=(lambda items: status.dropped(len(items))) if status is not None else None,
+        max_bytes=settings.export_queue_max_bytes, size_of=log_record_size)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
+                             max_length=min(length or settings.record_max_length, settings.record_max_length),
                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     if handle.logging_setup is not None:
         handle.logging_setup.add_bridge(handler)
@@ -334,7 +338,7 @@ def _runtime(handle: Telemetry) -> None:
 
 def _signals(handle: Telemetry) -> None:
     from vitalyst_otel import health
-    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.audit import AuditLimits, AuditTrail
     from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
     from vitalyst_otel.security import SecurityMonitor
 
@@ -352,7 +356,8 @@ def _signals(handle: Telemetry) -> None:
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
                               settings.audit_fallback_file, settings.blrp_max_queue_size,
                               handle.meter_provider, synchronous=handle.capture is not None,
-                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
+                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None,
+                              limits=AuditLimits.of(settings))
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
                                       handle.meter_provider)
     handle.errors = ErrorTracker(handle.meter_provider)
@@ -380,7 +385,8 @@ def _http_server(handle: Telemetry) -> None:
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_paths, security=handle.security,
                                       errors=handle.errors, hasher=handle.hasher, on_started=on_started,
-                                      header_captures=captures)
+                                      header_captures=captures,
+                                      on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout / 1000))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
@@ -483,6 +489,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         handle.mute_this_process()
     if capture is None:
         atexit.register(handle.shutdown)
+        if not settings.sdk_disabled:
+            shutdown_signals.install(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)
     return handle
 
