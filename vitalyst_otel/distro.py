@@ -71,7 +71,7 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
 def check_launcher_selection() -> None:
     """``opentelemetry_pre_instrument`` entry point: runs after the launcher chose its distro and
     configurator, whichever they were, and warns once if the choice was not (reliably) ours."""
-    from vitalyst_otel.configurator import VitalystConfigurator
+    from vitalyst_otel.setup.configure import VitalystConfigurator
 
     for message in launcher_conflicts(
         VitalystDistro._instance is not None,

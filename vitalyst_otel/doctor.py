@@ -104,26 +104,26 @@ def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def send_test(settings: Settings) -> dict[str, str]:
     """Export one span, one metric and one log record through the configured OTLP exporters."""
-    from vitalyst_otel.export.guard import exporter_for
-    from vitalyst_otel.resources import build_resource
-
     import logging
+
+    from vitalyst_otel.export.factory import ExporterFactory
+    from vitalyst_otel.resources import build_resource
 
     logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
     resource = build_resource(settings.resource_attributes, settings.service_name)
     results: dict[str, str] = {}
-    statuses: dict = {}
+    factory = ExporterFactory(settings)
     wanted = {"traces": "otlp" in settings.traces_exporter, "metrics": "otlp" in settings.metrics_exporter,
               "logs": "otlp" in settings.logs_exporter}
     for signal, enabled in wanted.items():
         if not enabled:
             results[signal] = "skipped (exporter is not otlp)"
             continue
-        exporter = exporter_for(signal, settings, statuses)
+        exporter = factory.otlp(signal)
         try:
             batch = _sample(signal, resource)
             outcome = exporter.export(batch)
-            status = statuses[signal].snapshot()
+            status = factory.statuses[signal].snapshot()
             accepted = getattr(outcome, "name", str(outcome)) == "SUCCESS"
             results[signal] = ("accepted by " + status.endpoint) if accepted else (
                 f"NOT accepted by {status.endpoint}: {status.last_error}")

@@ -10,11 +10,11 @@ line saying how long it lasted and how many batches were lost. The health check 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from dataclasses import dataclass
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _log = logging.getLogger("vitalyst_otel.export")
 QUEUE_FULL_REPEAT_S = 300.0
@@ -49,8 +49,7 @@ class ExportStatus:
         self.queue_full_warned = -QUEUE_FULL_REPEAT_S
         self.queue_dropped_since_warning = 0
         self.last_error: str | None = None
-        reinit = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (me := reinit()) and me._new_lock())
+        lifecycle.on_fork(self._new_lock)
 
     def _new_lock(self) -> None:
         self._lock = threading.Lock()

@@ -21,10 +21,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from vitalyst_otel.config import Settings
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.config import Settings
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -104,20 +104,10 @@ class LoggingSetup:
                 logger.removeFilter(existing)
             logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher))
 
-    def remove(self) -> None:
-        root = logging.getLogger()
-        for handler in self.handlers:
-            root.removeHandler(handler)
-            handler.close()
-        for handler in self.displaced:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        self.displaced.clear()
-        for name in ACCESS_LOGGERS:
-            logger = logging.getLogger(name)
-            for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
-                logger.removeFilter(existing)
-        _unhook()
+    def activate(self) -> None:
+        """Apply now, and again after every ``dictConfig``/``fileConfig``."""
+        self.apply()
+        _hook(self)
 
     def add_bridge(self, handler: OtlpLogHandler) -> None:
         """Attach the OTLP log bridge (replacing any earlier one)."""
@@ -156,8 +146,7 @@ def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup
         setup.handlers.append(console)
         if settings.log_file is not None:
             setup.handlers.append(_tag(_file_handler(settings, redactor)))
-    setup.apply()
-    _hook(setup)
+    setup.activate()
     return setup
 
 
@@ -176,14 +165,10 @@ def _file_handler(settings: Settings, redactor: Redactor) -> logging.Handler:
 
 # --- surviving dictConfig -------------------------------------------------------------------
 
-_ORIGINALS: dict[str, object] = {}
-
-
 def _hook(setup: LoggingSetup) -> None:
     for name in ("dictConfig", "fileConfig"):
         current = getattr(logging.config, name)
         original = getattr(current, "__wrapped__", current)
-        _ORIGINALS.setdefault(name, original)
 
         def wrapper(*args, __original=original, **kwargs):
             result = __original(*args, **kwargs)
@@ -193,9 +178,3 @@ def _hook(setup: LoggingSetup) -> None:
         wrapper.__wrapped__ = original
         wrapper.setup = setup
         setattr(logging.config, name, wrapper)
-
-
-def _unhook() -> None:
-    for name, original in _ORIGINALS.items():
-        setattr(logging.config, name, original)
-    _ORIGINALS.clear()

@@ -18,8 +18,9 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.request_context import RequestFacts, clean_request_id, current_request, route_template
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import RequestFacts, clean_request_id, current_request
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "QUERY", "TRACE"})
@@ -42,22 +43,6 @@ class _ListGetter(Getter):
 
 
 _GETTER = _ListGetter()
-
-
-def error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def route_template(scope: dict, entry_root_path: str) -> str | None:
-    route = scope.get("route")
-    if route is None:
-        return None
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(path, str):
-        return None
-    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
-    return f"{mount_prefix}{path}" if mount_prefix else path
 
 
 class HttpServerTelemetry:

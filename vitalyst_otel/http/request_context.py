@@ -22,10 +22,20 @@ class RequestFacts:
     def current_route(self) -> str | None:
         """The route template, once routing has matched one."""
         if self.route is None and self.scope is not None:
-            from vitalyst_otel.http_server import route_template
-
             return route_template(self.scope, self.entry_root_path)
         return self.route
+
+
+def route_template(scope: dict, entry_root_path: str) -> str | None:
+    """The matched route's template (``/nodes/{node_id}``), with the prefix of any mount."""
+    route = scope.get("route")
+    if route is None:
+        return None
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(path, str):
+        return None
+    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
+    return f"{mount_prefix}{path}" if mount_prefix else path
 
 
 current_request: ContextVar[RequestFacts | None] = ContextVar("vitalyst_request", default=None)
