@@ -7,7 +7,6 @@ every header value, so its output can be pasted into a ticket.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
+from vitalyst_otel import variable_typos
 from vitalyst_otel.config import Settings
 from vitalyst_otel.config.parsers import mask_header_list
 from vitalyst_otel.config.variables import BY_NAME, SIGNALS
@@ -26,19 +26,10 @@ CONTRIB_BRIDGES = {
 }
 
 
-def _entry_point_names(group: str) -> list[str]:
-    return sorted({ep.name for ep in metadata.entry_points(group=group)})
-
-
 def conflicts(settings: Settings, environ=os.environ) -> list[str]:
-    found = []
-    for group, variable in (("opentelemetry_distro", "OTEL_PYTHON_DISTRO"),
-                            ("opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR")):
-        names = _entry_point_names(group)
-        chosen = environ.get(variable)
-        if len(names) > 1 and chosen != "vitalyst":
-            found.append(f"{len(names)} entry points in {group} ({', '.join(names)}); "
-                         f"{variable}={chosen or '(unset)'}: set {variable}=vitalyst")
+    from vitalyst_otel.distro import predicted_conflicts
+
+    found = predicted_conflicts(environ)
     for package, why in CONTRIB_BRIDGES.items():
         try:
             metadata.version(package)
@@ -49,40 +40,13 @@ def conflicts(settings: Settings, environ=os.environ) -> list[str]:
         found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
                      "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
     for given, meant in find_typos(environ):
-        found.append(f"{given} is not a known variable; did you mean {meant}?")
+        found.append(variable_typos.unknown_variable_message(given, meant))
     return found
 
 
-def _known_names() -> set[str]:
-    names = set(BY_NAME) | {"OTEL_PYTHON_DISTRO", "OTEL_PYTHON_CONFIGURATOR"}
-    for module_name in (
-        "opentelemetry.sdk.environment_variables",
-        "opentelemetry.environment_variables",
-        "opentelemetry.instrumentation.environment_variables",
-    ):
-        try:
-            module = __import__(module_name, fromlist=["_"])
-        except ImportError:  # pragma: no cover
-            continue
-        names.update(value for key, value in vars(module).items()
-                     if key.startswith(("OTEL_", "_OTEL_")) and isinstance(value, str))
-    return names
-
-
 def find_typos(environ: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Variables that look like a misspelt OTEL_*/VITALYST_* name: (given, probably meant)."""
-    candidates = [name for name in environ if name.startswith(("OTEL_", "VITALYST_", "OTLP_", "OTEL"))]
-    if not candidates:
-        return []
-    known = _known_names()
-    typos = []
-    for name in candidates:
-        if name in known or name.startswith(("OTEL_PYTHON_", "OTEL_INSTRUMENTATION_")):
-            continue
-        match = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
-        if match:
-            typos.append((name, match[0]))
-    return typos
+    """Misspelt or unknown OTEL_*/VITALYST_* names: (given, probably meant, or "")."""
+    return variable_typos.find_typos(environ, BY_NAME)
 
 
 def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:

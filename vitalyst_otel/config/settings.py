@@ -5,7 +5,8 @@ for ``OTEL_TRACES_SAMPLER``), holding the effective value. A few values are comp
 once, for every reader: ``service_name`` (never ``unknown_service``), ``resource_attributes``
 (with service.name, deployment.environment.name and the resource keywords), ``redact_keys``
 (the built-in keys plus the configured ones); ``otlp`` is the effective OTLP configuration of
-each signal and ``excluded_paths`` the compiled excluded-URL patterns.
+each signal and ``excluded_paths`` the compiled excluded-URL patterns (the defaults unless
+VITALYST_EXCLUDED_URLS_DEFAULTS=false, plus the user's; see vitalyst_otel.http.exclusions).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from vitalyst_otel.config.parsers import mask_header_list
 from vitalyst_otel.config.variables import (
     BY_KEY,
     DEFAULT_ENDPOINTS,
+    DEFAULT_EXCLUDED_URLS,
     DEFAULT_REDACT_KEYS,
     RESOURCE_KEYWORDS,
     SIGNALS,
     VARIABLES,
 )
+from vitalyst_otel.http.exclusions import combine as combine_exclusions
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,10 @@ class Settings:
         resolved = resolve(overrides, os.environ if environ is None else environ)
         values = dict(resolved.values)
         _completed(values, overrides)
-        patterns = values["fastapi_excluded_urls"]
+        user = values["fastapi_excluded_urls"]
+        if overrides.get("excluded_urls") is not None and overrides.get("fastapi_excluded_urls") is None:
+            user = values["excluded_urls"]  # an argument beats the environment
+        patterns = combine_exclusions(DEFAULT_EXCLUDED_URLS, user, values["excluded_urls_defaults"])
         return cls(values=MappingProxyType(values),
                    otlp=MappingProxyType({signal: _otlp(values, signal) for signal in SIGNALS}),
                    excluded_paths=re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None,

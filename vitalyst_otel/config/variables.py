@@ -200,14 +200,35 @@ VARIABLES: tuple[Var, ...] = (
         "comma-separated: http, http/dup, and any other semantic-convention group",
         "Semantic-convention opt-in passed to contrib instrumentations. Our server instrumentation "
         "always emits the stable HTTP conventions."),
-    Var("OTEL_PYTHON_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS, p.regex_list,
-        "comma-separated regular expressions, searched in the request path",
-        "Requests that get no span, no HTTP metrics and no access log line.",
+    Var("OTEL_PYTHON_EXCLUDED_URLS", None, p.regex_list, "comma-separated regular expressions",
+        "Requests that get no span, no HTTP metrics and no access log line, in addition to the "
+        "defaults (VITALYST_EXCLUDED_URLS_DEFAULTS). Each is searched (re.search, as contrib does) "
+        "in the URL contrib matches (scheme://host[:port]/path, no query) and in the path, so "
+        "contrib patterns (example.com/ping, healthcheck) and path patterns (^/ping$) both work.",
         fallback="the other patterns"),
-    Var("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", None, p.regex_list,
-        "comma-separated regular expressions, searched in the request path",
-        "Requests that get no span and no HTTP metrics; wins over OTEL_PYTHON_EXCLUDED_URLS.",
+    Var("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", None, p.regex_list, "comma-separated regular expressions",
+        "As OTEL_PYTHON_EXCLUDED_URLS, for FastAPI apps; when set, OTEL_PYTHON_EXCLUDED_URLS is not "
+        "used (contrib's precedence). Adds to the defaults too.",
         inherits="OTEL_PYTHON_EXCLUDED_URLS", fallback="the other patterns"),
+    Var("VITALYST_EXCLUDED_URLS_DEFAULTS", True, p.boolean, "true, false",
+        f"Keep the built-in exclusions ({', '.join(DEFAULT_EXCLUDED_URLS)}) in addition to the "
+        "user's excluded URLs; false leaves only the user's list."),
+    Var("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", (), p.regex_list,
+        "comma-separated header names or regular expressions, matched case-insensitively against "
+        "the whole name (x-.* captures every x- header)",
+        "Request headers recorded on the server span as http.request.header.<lowercase name>, a "
+        "list of strings (one per occurrence). Credentials (names matching the redaction keys or "
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS) are recorded as [REDACTED]; "
+        "other values are redacted like free text and capped at 1024 characters, 16 values.",
+        fallback="the other patterns"),
+    Var("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE", (), p.regex_list,
+        "comma-separated header names or regular expressions, as for the request",
+        "Response headers recorded on the server span as http.response.header.<lowercase name>, "
+        "masked and capped like request headers.", fallback="the other patterns"),
+    Var("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS", (), p.regex_list,
+        "comma-separated header names or regular expressions",
+        "Captured headers recorded as [REDACTED], in addition to those matching the redaction keys "
+        "(VITALYST_REDACT_KEYS and the built-in ones).", fallback="the other patterns"),
     Var("VITALYST_LOG_FORMAT", "json", p.choice("json", "text", "none"), "json, text, none",
         "Format of the application's log lines on stdout; none leaves logging alone."),
     Var("VITALYST_LOG_LEVEL", "INFO", p.level, "debug, info, warning, error, critical",

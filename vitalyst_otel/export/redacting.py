@@ -7,7 +7,7 @@ import time
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from vitalyst_otel.redaction import MASK, QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
+from vitalyst_otel.redaction import QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
 
 
 class RedactingSpanExporter(SpanExporter):
@@ -34,7 +34,7 @@ class RedactingSpanExporter(SpanExporter):
         cleaned = {}
         for key, value in attributes.items():
             if self.redactor.is_sensitive(key):
-                cleaned[key] = MASK
+                cleaned[key] = self.redactor.value(key, value)
             elif isinstance(value, str) and self._needs(key):
                 cleaned[key] = self.redactor.value(key, value)
             else:

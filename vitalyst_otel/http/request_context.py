@@ -18,27 +18,20 @@ class RequestFacts:
     security_events: int = 0
     scope: dict | None = None
     entry_root_path: str = ""
+    app: object = None
+    templates: object = None  # vitalyst_otel.http.route_template.RouteTemplates
 
     def current_route(self) -> str | None:
         """The route template, once routing has matched one."""
-        if self.route is None and self.scope is not None:
-            return route_template(self.scope, self.entry_root_path)
+        if self.route is None and self.scope is not None and self.templates is not None:
+            return self.templates.resolve(self.scope, self.app, self.entry_root_path)
         return self.route
 
 
-def route_template(scope: dict, entry_root_path: str) -> str | None:
-    """The matched route's template (``/nodes/{node_id}``), with the prefix of any mount."""
-    route = scope.get("route")
-    if route is None:
-        return None
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(path, str):
-        return None
-    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
-    return f"{mount_prefix}{path}" if mount_prefix else path
-
-
 current_request: ContextVar[RequestFacts | None] = ContextVar("vitalyst_request", default=None)
+# Current while an excluded request is served, so its access log line is dropped by the same
+# decision that kept its span and metrics out.
+EXCLUDED = RequestFacts()
 
 
 def clean_request_id(value: str | None) -> str | None:

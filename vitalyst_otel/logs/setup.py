@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.config import Settings
+from vitalyst_otel.http.request_context import EXCLUDED, current_request
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
@@ -51,7 +52,8 @@ class AccessLogFilter(logging.Filter):
             return True
         client, method, full_path, version, status = args
         path, _, query = str(full_path).partition("?")
-        if self.excluded is not None and self.excluded.search(path):
+        facts = current_request.get()  # the access line is written inside the request's context
+        if facts is EXCLUDED or (self.excluded is not None and self.excluded.search(path)):
             return False
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
@@ -64,6 +66,9 @@ class AccessLogFilter(logging.Filter):
         fields["url.path"] = path
         fields["http.response.status_code"] = status
         fields["network.protocol.version"] = version
+        route = facts.current_route() if facts is not None else None
+        if route is not None:
+            fields["http.route"] = route
         return True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,19 +77,27 @@ def _load(overrides: dict[str, Any]) -> Settings:
 
 
 def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
+    from vitalyst_otel import process_role
     from vitalyst_otel.export.factory import ExporterFactory
     from vitalyst_otel.logs.setup import install
     from vitalyst_otel.security import AddressHasher
 
     settings = _load(overrides)
     run = _Runner()
+    parts = Parts()
+    role = process_role.role(getattr(sys, "orig_argv", sys.argv), sys.argv, os.environ)
+    if role == process_role.HELPER:  # multiprocessing's own helper: not even log formatting
+        return Telemetry(settings, _parts=parts)
     redactor = Redactor(settings.redact_keys)
     hasher = AddressHasher(settings.hash_client_ip, settings.hash_salt)
-    parts = Parts()
     parts.logging_setup = run("logging", "JSON log formatting", lambda: install(settings, redactor, hasher=hasher))
     run("report", "configuration reports", lambda: steps.report(settings, os.environ))
     run("diagnostics", "the diagnostics level", lambda: steps.diagnostics_level(settings))
-    if settings.sdk_disabled:
+    if settings.sdk_disabled or role != process_role.SERVING:  # a supervisor is no instance
+        if settings.sdk_disabled:
+            parts.routes = run("routes", "the health routes", lambda: steps.routes(settings), fallback=[])
+            parts.app_patch = run("health routes", "the health routes",
+                                  lambda: steps.health_routes_only(settings, parts.routes))
         return Telemetry(settings, failed_steps=run.failed, _parts=parts)
 
     run("semconv", "the semantic-convention opt-in of contrib instrumentations",
@@ -110,18 +119,23 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     if signals is not None:
         lifecycle.audit, lifecycle.security = signals.audit, signals.security
         parts.audit = signals.audit
-    parts.routes = run("routes", "the /metrics and /health routes",
-                       lambda: steps.routes(settings, prometheus, getattr(signals, "health", None)), fallback=[])
+    parts.routes = run("routes", "the /metrics and /health routes", lambda: steps.routes(settings, prometheus),
+                       fallback=[])
     parts.http, parts.app_patch = run(
         "http", "HTTP server telemetry",
         lambda: steps.http(settings, tracer_provider, meter_provider, redactor, hasher,
                            getattr(signals, "security", None), getattr(signals, "errors", None), parts.routes),
         fallback=(None, None))
+    loaded = run("instrumentors", "library instrumentation",
+                 lambda: steps.instrumentors(VitalystConfigurator._instance is not None, capture), fallback=[])
     parts.log_queue = pipeline.queue if pipeline is not None else None
     parts.exporters = factory.built
-    return Telemetry(settings, tracer_provider=tracer_provider, meter_provider=meter_provider,
-                     logger_provider=pipeline.provider if pipeline is not None else None,
-                     statuses=factory.statuses, failed_steps=run.failed, _parts=parts)
+    handle = Telemetry(settings, tracer_provider=tracer_provider, meter_provider=meter_provider,
+                       logger_provider=pipeline.provider if pipeline is not None else None,
+                       statuses=factory.statuses, failed_steps=run.failed, instrumentors=loaded, _parts=parts)
+    if process_role.is_forking_master(sys.argv):
+        handle.mute_this_process()
+    return handle
 
 
 def install_logging_only():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -39,12 +40,13 @@ class Telemetry:
     logger_provider: Any = None
     statuses: Mapping[str, Any] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
+    instrumentors: list[str] = field(default_factory=list)  # library instrumentors configure() loaded
     _parts: Parts = field(default_factory=Parts, repr=False)
     _shut_down: bool = field(default=False, repr=False)
 
     def instrument_app(self, app) -> bool:
         """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
-        if self._parts.http is None:
+        if self._parts.http is None and self._parts.app_patch is None:
             return False
         from vitalyst_otel.http.fastapi import instrument_app
 
@@ -95,6 +97,18 @@ class Telemetry:
         if not finished:
             _log.warning("Telemetry shutdown did not finish within %.1f s; unsent data is dropped.", timeout)
         return finished
+
+    def mute_this_process(self) -> None:
+        """Export nothing from this process (a forking master); its forks export as themselves."""
+        pid = os.getpid()
+        for exporter in self._parts.exporters:
+            for _ in range(4):  # through the wrappers (redaction, gRPC guard) to our OTLP exporter
+                if hasattr(exporter, "muted_pid"):
+                    exporter.muted_pid = pid
+                    break
+                exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
+                if exporter is None:
+                    break
 
     def reapply_logging(self) -> None:
         """Put our log handlers back on the root logger (a server replaced them)."""

@@ -19,12 +19,13 @@ _log = logging.getLogger("vitalyst_otel")
 
 def report(settings: Settings, environ: Mapping[str, str]) -> None:
     """Each configuration problem once, and each variable that looks like a misspelt one."""
-    from vitalyst_otel.doctor import find_typos
+    from vitalyst_otel.config.variables import BY_NAME
+    from vitalyst_otel.variable_typos import find_typos, unknown_variable_message
 
     for problem in settings.problems:
         _log.warning("%s", problem.message())
-    for given, meant in find_typos(environ):
-        _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
+    for given, meant in find_typos(environ, BY_NAME):
+        _log.warning("%s", unknown_variable_message(given, meant))
 
 
 def diagnostics_level(settings: Settings) -> None:
@@ -147,34 +148,63 @@ def signals(settings: Settings, resource, redactor: Redactor, hasher, factory: E
     return Signals(audit, security, errors, registry)
 
 
-def routes(settings: Settings, prometheus, registry) -> list[tuple[str, Callable]]:
-    """The routes every instrumented app gets: /metrics (Prometheus exporter) and /health/*."""
+def routes(settings: Settings, prometheus=None) -> list[tuple[str, Callable]]:
+    """The routes every instrumented app gets: /metrics (Prometheus exporter) and /health/* (on
+    the process's registry, whatever else failed or is off: a probe must never fail for that)."""
     found = []
     if prometheus is not None and settings.metrics_route:
         from vitalyst_otel.metrics import prometheus_endpoint
 
         found.append((settings.metrics_route, prometheus_endpoint()))
-    if registry is not None and settings.health_routes:
+    if settings.health_routes:
         from vitalyst_otel import health
 
-        found.extend(health.routes(registry))
+        found.extend(health.routes(health.default_registry()))
     return found
+
+
+def health_routes_only(settings: Settings, app_routes: list):
+    """With the SDK disabled: no telemetry, but /health/live and /health/ready still answer."""
+    from importlib.util import find_spec
+
+    if not settings.health_routes or find_spec("starlette") is None:
+        return None
+    from vitalyst_otel.http.fastapi import AppPatch
+
+    patch = AppPatch(None, app_routes)
+    patch.install()
+    return patch
 
 
 def http(settings: Settings, tracer_provider, meter_provider, redactor: Redactor, hasher, security, errors,
          app_routes: list):
     """The server telemetry shared by every app, and the class patch that instruments each app."""
     from vitalyst_otel.http.fastapi import AppPatch
+    from vitalyst_otel.http.header_capture import server_header_captures
     from vitalyst_otel.http.server import HttpServerTelemetry
 
     on_started = None
     if settings.gc_freeze:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
+    captures = server_header_captures(settings.instrumentation_http_capture_headers_server_request,
+                                      settings.instrumentation_http_capture_headers_server_response,
+                                      settings.instrumentation_http_capture_headers_sanitize_fields, redactor)
     telemetry = HttpServerTelemetry(tracer_provider, meter_provider, redactor, settings.excluded_paths,
-                                    security=security, errors=errors, hasher=hasher, on_started=on_started)
+                                    security=security, errors=errors, hasher=hasher, on_started=on_started,
+                                    header_captures=captures)
     patch = AppPatch(telemetry, app_routes)
     patch.install()
     return telemetry, patch
+
+
+def instrumentors(under_launcher: bool, capture=None) -> list[str]:
+    """The installed library instrumentors, loaded like the launcher loads them. The launcher
+    loads them itself, after us; the test capture keeps the test process as it is."""
+    if under_launcher or capture is not None:
+        return []
+    from vitalyst_otel.instrumentors import load_installed
+
+    return load_installed()
 
 
 def semconv_opt_in(settings: Settings) -> None:

@@ -153,20 +153,59 @@ def test_service_name_is_never_unknown_service():
     assert "unknown_service" not in load().service_name
 
 
-def test_excluded_urls_are_regular_expressions_and_bad_ones_are_dropped():
+DEFAULTS = ("/health/live", "/health/ready", "/metrics")
+
+
+def excludes(settings, *paths):
+    return [path for path in paths if settings.excluded_paths and settings.excluded_paths.search(path)]
+
+
+def test_excluded_urls_add_to_the_defaults_and_bad_ones_are_dropped():
     s = load({"OTEL_PYTHON_EXCLUDED_URLS": "^/healthz$,([unclosed"})
     assert s.excluded_urls == ("^/healthz$",) and s.fastapi_excluded_urls == ("^/healthz$",)
-    assert s.problems
-    assert load().fastapi_excluded_urls == ("^/health/live$", "^/health/ready$", "^/metrics$")
+    assert [(p.variable, p.value) for p in s.problems] == [("OTEL_PYTHON_EXCLUDED_URLS", "^/healthz$,([unclosed")]
+    assert excludes(s, *DEFAULTS, "/healthz", "/other") == [*DEFAULTS, "/healthz"]
+    assert excludes(load(), *DEFAULTS, "/other") == list(DEFAULTS)
     fastapi_specific = load({"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "^/ping$", "OTEL_PYTHON_EXCLUDED_URLS": "^/x$"})
-    assert fastapi_specific.fastapi_excluded_urls == ("^/ping$",)
-    assert fastapi_specific.excluded_paths.search("/ping") and not fastapi_specific.excluded_paths.search("/x")
+    assert excludes(fastapi_specific, *DEFAULTS, "/ping", "/x") == [*DEFAULTS, "/ping"]  # contrib's precedence
+    only_mine = load({"OTEL_PYTHON_EXCLUDED_URLS": "^/ping$", "VITALYST_EXCLUDED_URLS_DEFAULTS": "false"})
+    assert excludes(only_mine, *DEFAULTS, "/ping") == ["/ping"]
+    none_at_all = load({"VITALYST_EXCLUDED_URLS_DEFAULTS": "false"})
+    assert none_at_all.excluded_paths is None
+    explicit = Settings.load({"excluded_urls": ["^/a$"]}, {"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "^/b$"})
+    assert excludes(explicit, "/a", "/b") == ["/a"]  # an argument beats the environment
+
+
+def test_header_capture_variables_are_lists_of_regular_expressions():
+    s = load({"OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST": "X-Tenant, x-.*-id,([",
+              "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE": "content-type",
+              "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS": "x-session"})
+    assert s.instrumentation_http_capture_headers_server_request == ("X-Tenant", "x-.*-id")
+    assert s.instrumentation_http_capture_headers_server_response == ("content-type",)
+    assert s.instrumentation_http_capture_headers_sanitize_fields == ("x-session",)
+    assert [p.variable for p in s.problems] == ["OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST"]
+    assert load().instrumentation_http_capture_headers_server_request == ()
 
 
 def test_typos_of_known_variables_are_found():
     typos = dict(find_typos({"OTEL_SERVICE_NAM": "x", "OTEL_TRACES_EXPORTER": "otlp", "HOME": "/root",
                              "VITALYST_LOG_FORMT": "json"}))
     assert typos == {"OTEL_SERVICE_NAM": "OTEL_SERVICE_NAME", "VITALYST_LOG_FORMT": "VITALYST_LOG_FORMAT"}
+
+
+def test_misspelt_or_unknown_contrib_variables_are_reported():
+    typos = dict(find_typos({
+        "OTEL_PYTHON_FASTAPI_EXCLUDED_URL": "x",  # misspelt
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUST": "x-a",  # misspelt
+        "OTEL_PYTHON_NO_SUCH_THING": "1",  # read by nothing installed
+        "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "ok", "OTEL_PYTHON_ASGI_EXCLUDED_URLS": "ok",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "ok",
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST": "ok",
+    }))
+    assert typos == {"OTEL_PYTHON_FASTAPI_EXCLUDED_URL": "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS",
+                     "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUST":
+                         "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST",
+                     "OTEL_PYTHON_NO_SUCH_THING": ""}
 
 
 def test_configuration_md_lists_every_variable_as_the_registry_declares_it():
