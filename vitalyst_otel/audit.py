@@ -40,7 +40,7 @@ from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
-from vitalyst_otel.logs.json_format import _Clock
+from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.setup.lifecycle import lifecycle
@@ -162,7 +162,7 @@ class AuditTrail:
             "trace_id": trace_id, "span_id": span_id, "request_id": request_id,
             "service.name": self.service_name, "details": clean_details,
         }
-        self.logger.info(orjson.dumps(entry, default=str).decode())
+        self.logger.info(one_line(orjson.dumps(entry, default=str)).decode())
         if self.queue is None:
             self._count("log_only", 1)
             return entry

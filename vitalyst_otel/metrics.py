@@ -21,7 +21,7 @@ EXEMPLAR_FILTERS = {
 
 
 def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
-                         extra_reader=None) -> tuple[MeterProvider, object | None]:
+                         extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
     readers = [extra_reader] if extra_reader is not None else []
     prometheus = None
     for name in settings.metrics_exporter:
@@ -40,6 +40,10 @@ def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
 
     # One view for every instrument: it changes nothing but the cap on series per instrument.
     cap = View(instrument_name="*", aggregation_cardinality_limit=settings.metric_cardinality_limit)
+    if redactor is not None:
+        from vitalyst_otel.redaction.metrics import redact_reader
+
+        readers = [redact_reader(reader, redactor) for reader in readers]
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,

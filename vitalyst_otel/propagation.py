@@ -28,9 +28,9 @@ def propagator(name: str):
 
         return TraceContextTextMapPropagator()
     if name == "baggage":
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        from vitalyst_otel.baggage import BoundedBaggagePropagator
 
-        return W3CBaggagePropagator()
+        return BoundedBaggagePropagator()
     if name in ("b3", "b3multi"):
         from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 

@@ -24,6 +24,7 @@ from opentelemetry.trace import get_current_span
 
 from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, exception_fields
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.setup.lifecycle import lifecycle
 
@@ -136,7 +137,7 @@ class OtlpLogHandler(logging.Handler):
                 attributes["code.function.name"] = record.funcName
                 attributes["code.line.number"] = record.lineno
                 if redactor is not None:
-                    attributes["exception.message"] = redactor.text(attributes["exception.message"])
+                    clean_exception_fields(redactor, attributes)
             if len(attributes) > self.max_attributes:
                 attributes = dict(list(attributes.items())[: self.max_attributes])
             context = get_current_span().get_span_context()

@@ -22,6 +22,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS, BaseJsonFormatter
 
 from vitalyst_otel.errors import error_type
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 
 try:  # the context key the API stores the current span under: one dict lookup per line
     from opentelemetry.trace.propagation import _SPAN_KEY
@@ -114,6 +115,8 @@ class JsonFormatter(BaseJsonFormatter):
             data["exception.stacktrace"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
+        if redactor is not None and len(data) > 5:
+            clean_exception_fields(redactor, data)
         fields = record.__dict__
         extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
         if extra:
@@ -124,13 +127,13 @@ class JsonFormatter(BaseJsonFormatter):
         return data
 
     def format(self, record: logging.LogRecord) -> str:
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS).decode()
+        return one_line(orjson.dumps(self.to_dict(record), default=_fallback,
+                                     option=orjson.OPT_NON_STR_KEYS)).decode()
 
     def format_line(self, record: logging.LogRecord) -> bytes:
         """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        return one_line(orjson.dumps(self.to_dict(record), default=_fallback,
+                                     option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE))
 
 
 class JsonLineHandler(logging.StreamHandler):
@@ -154,6 +157,19 @@ class JsonLineHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+# orjson escapes control characters but writes U+2028, U+2029 and U+0085 as they are; some line
+# readers split on them. In a JSON document they can only stand inside a string: escape them.
+_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"), (b"\xc2\x85", b"\\u0085"))
+
+
+def one_line(line: bytes) -> bytes:
+    """Serialized JSON with the Unicode line separators escaped, so it stays one line for every reader."""
+    if b"\xe2\x80" in line or b"\xc2\x85" in line:
+        for raw, escaped in _SEPARATORS:
+            line = line.replace(raw, escaped)
+    return line
+
+
 def _fallback(value: Any) -> str:
     return repr(value) if not isinstance(value, (bytes, bytearray)) else value.decode("utf-8", "replace")
 
@@ -172,4 +188,5 @@ class TextFormatter(logging.Formatter):
         context = get_current_span().get_span_context()
         if context.is_valid:
             line += f" trace_id={context.trace_id:032x} span_id={context.span_id:016x}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return (line.replace("\r", "\\r").replace("\n", "\\n").replace("\u2028", "\\u2028")
+                .replace("\u2029", "\\u2029").replace("\x85", "\\x85"))

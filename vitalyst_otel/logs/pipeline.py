@@ -13,6 +13,7 @@ from vitalyst_otel.config import Settings
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import RedactingLogProcessor
 
 
 class QueueLogRecordProcessor(LogRecordProcessor):
@@ -59,6 +60,7 @@ def build_log_pipeline(settings: Settings, resource: Resource, redactor: Redacto
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False, log_record_limits=LogRecordLimits(
         max_attributes=settings.logrecord_attribute_count_limit,
         max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    provider.add_log_record_processor(RedactingLogProcessor(redactor))
     provider.add_log_record_processor(QueueLogRecordProcessor(queue))
     handler = OtlpLogHandler(queue, resource, redactor, max_attributes=settings.logrecord_attribute_count_limit)
     return LogPipeline(provider, queue, handler)

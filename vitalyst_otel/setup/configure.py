@@ -88,7 +88,7 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     role = process_role.role(getattr(sys, "orig_argv", sys.argv), sys.argv, os.environ)
     if role == process_role.HELPER:  # multiprocessing's own helper: not even log formatting
         return Telemetry(settings, _parts=parts)
-    redactor = Redactor(settings.redact_keys)
+    redactor = Redactor(settings.redact_keys, settings.redact_max_chars)
     hasher = AddressHasher(settings.hash_client_ip, settings.hash_salt)
     parts.logging_setup = run("logging", "JSON log formatting", lambda: install(settings, redactor, hasher=hasher))
     run("report", "configuration reports", lambda: steps.report(settings, os.environ))
@@ -109,7 +109,7 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     run("propagators", "context propagation", lambda: steps.propagators(settings.propagators))
     factory = ExporterFactory(settings)
     tracer_provider = run("traces", "traces", lambda: steps.traces(settings, resource, redactor, factory, capture))
-    meter_provider, prometheus = run("metrics", "metrics", lambda: steps.metrics(settings, resource, factory, capture),
+    meter_provider, prometheus = run("metrics", "metrics", lambda: steps.metrics(settings, resource, redactor, factory, capture),
                                      fallback=(None, None))
     pipeline = run("logs", "OTLP logs",
                    lambda: steps.logs(settings, resource, redactor, factory, parts.logging_setup, capture))
@@ -144,7 +144,7 @@ def install_logging_only():
     from vitalyst_otel.logs.setup import install
 
     settings = Settings.load()
-    return install(settings, Redactor(settings.redact_keys))
+    return install(settings, Redactor(settings.redact_keys, settings.redact_max_chars))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -58,7 +58,7 @@ def traces(settings: Settings, resource, redactor: Redactor, factory: ExporterFa
     return provider
 
 
-def metrics(settings: Settings, resource, factory: ExporterFactory, capture=None):
+def metrics(settings: Settings, resource, redactor: Redactor, factory: ExporterFactory, capture=None):
     """The meter provider and, with OTEL_METRICS_EXPORTER=prometheus, the Prometheus reader (served
     on the app, or on its own port where no Starlette is installed)."""
     from importlib.util import find_spec
@@ -68,7 +68,8 @@ def metrics(settings: Settings, resource, factory: ExporterFactory, capture=None
     from vitalyst_otel.metrics import build_meter_provider
 
     provider, prometheus = build_meter_provider(
-        settings, resource, factory, extra_reader=capture.metric_reader if capture is not None else None)
+        settings, resource, factory, extra_reader=capture.metric_reader if capture is not None else None,
+        redactor=redactor)
     metrics_api.set_meter_provider(provider)
     if prometheus is not None and find_spec("starlette") is None:
         from prometheus_client import start_http_server
