@@ -8,6 +8,7 @@ from vitalyst_otel.config import Settings
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.factory import ExporterFactory
 from vitalyst_otel.export.redacting import RedactingSpanExporter
+from vitalyst_otel.export.sizes import span_size
 from vitalyst_otel.export.span_processor import QueueSpanProcessor
 from vitalyst_otel.redaction import Redactor
 
@@ -51,7 +52,8 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, fact
         provider.add_span_processor(QueueSpanProcessor(BatchQueue(
             [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=settings.bsp_max_queue_size,
             max_batch=settings.bsp_max_export_batch_size, delay_s=settings.bsp_schedule_delay / 1000,
-            on_full=(lambda items: status.dropped(len(items))) if status is not None else None)))
+            on_full=(lambda items: status.dropped(len(items))) if status is not None else None,
+            max_bytes=settings.export_queue_max_bytes, size_of=span_size)))
     if extra_exporter is not None:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 

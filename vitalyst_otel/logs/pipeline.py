@@ -11,6 +11,7 @@ from opentelemetry.sdk.resources import Resource
 
 from vitalyst_otel.config import Settings
 from vitalyst_otel.export.batch import BatchQueue
+from vitalyst_otel.export.sizes import log_record_size
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.records import RedactingLogProcessor
@@ -55,12 +56,14 @@ def build_log_pipeline(settings: Settings, resource: Resource, redactor: Redacto
 
     queue = BatchQueue(exporters, "logs", max_queue=settings.blrp_max_queue_size,
                        max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000,
-                       synchronous=synchronous, on_full=on_full)
+                       synchronous=synchronous, on_full=on_full, max_bytes=settings.export_queue_max_bytes,
+                       size_of=log_record_size)
     length = settings.logrecord_attribute_value_length_limit
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False, log_record_limits=LogRecordLimits(
         max_attributes=settings.logrecord_attribute_count_limit,
         max_attribute_length=LogRecordLimits.UNSET if length is None else length))
     provider.add_log_record_processor(RedactingLogProcessor(redactor))
     provider.add_log_record_processor(QueueLogRecordProcessor(queue))
-    handler = OtlpLogHandler(queue, resource, redactor, max_attributes=settings.logrecord_attribute_count_limit)
+    handler = OtlpLogHandler(queue, resource, redactor, max_attributes=settings.logrecord_attribute_count_limit,
+                             max_length=min(length or settings.record_max_length, settings.record_max_length))
     return LogPipeline(provider, queue, handler)

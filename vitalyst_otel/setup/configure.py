@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from vitalyst_otel import shutdown_signals
 from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.setup import steps
@@ -60,6 +61,8 @@ def configure(app=None, **overrides: Any) -> Telemetry:
             lifecycle.handle = handle
             if lifecycle.capture is None:
                 lifecycle.on_exit(handle.shutdown)
+                if not handle.settings.sdk_disabled:
+                    shutdown_signals.install(handle.shutdown)
     if app is not None:
         try:
             handle.instrument_app(app)
@@ -124,7 +127,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     parts.http, parts.app_patch = run(
         "http", "HTTP server telemetry",
         lambda: steps.http(settings, tracer_provider, meter_provider, redactor, hasher,
-                           getattr(signals, "security", None), getattr(signals, "errors", None), parts.routes),
+                           getattr(signals, "security", None), getattr(signals, "errors", None), parts.routes,
+                           on_stopping=lambda: _flush_current(settings.shutdown_timeout / 1000)),
         fallback=(None, None))
     loaded = run("instrumentors", "library instrumentation",
                  lambda: steps.instrumentors(VitalystConfigurator._instance is not None, capture), fallback=[])
@@ -136,6 +140,12 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     if process_role.is_forking_master(sys.argv):
         handle.mute_this_process()
     return handle
+
+
+def _flush_current(timeout: float) -> None:
+    handle = lifecycle.handle
+    if handle is not None:
+        handle.force_flush(timeout)
 
 
 def install_logging_only():

@@ -125,7 +125,7 @@ def signals(settings: Settings, resource, redactor: Redactor, hasher, factory: E
             meter_provider=None, capture=None) -> Signals:
     """Audit trail, security monitor, error tracker and the health registry with its metric."""
     from vitalyst_otel import health
-    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.audit import AuditLimits, AuditTrail
     from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
     from vitalyst_otel.export.status import ExportStatus
     from vitalyst_otel.security import SecurityMonitor
@@ -136,7 +136,8 @@ def signals(settings: Settings, resource, redactor: Redactor, hasher, factory: E
     if capture is not None:
         audit_exporters.append(capture.log_exporter)
     audit = AuditTrail(settings.service_name, redactor, resource, audit_exporters, settings.audit_fallback_file,
-                       settings.blrp_max_queue_size, meter_provider, synchronous=capture is not None)
+                       settings.blrp_max_queue_size, meter_provider, synchronous=capture is not None,
+                       limits=AuditLimits.of(settings))
     security = SecurityMonitor(redactor, hasher, settings.security_log_rate, meter_provider)
     errors = ErrorTracker(meter_provider)
     install_duplicate_filter()
@@ -178,8 +179,9 @@ def health_routes_only(settings: Settings, app_routes: list):
 
 
 def http(settings: Settings, tracer_provider, meter_provider, redactor: Redactor, hasher, security, errors,
-         app_routes: list):
-    """The server telemetry shared by every app, and the class patch that instruments each app."""
+         app_routes: list, on_stopping: Callable[[], object] | None = None):
+    """The server telemetry shared by every app, and the class patch that instruments each app.
+    ``on_stopping`` runs when the app's lifespan ends (a flush, before the server exits)."""
     from vitalyst_otel.http.fastapi import AppPatch
     from vitalyst_otel.http.header_capture import server_header_captures
     from vitalyst_otel.http.server import HttpServerTelemetry
@@ -192,7 +194,7 @@ def http(settings: Settings, tracer_provider, meter_provider, redactor: Redactor
                                       settings.instrumentation_http_capture_headers_sanitize_fields, redactor)
     telemetry = HttpServerTelemetry(tracer_provider, meter_provider, redactor, settings.excluded_paths,
                                     security=security, errors=errors, hasher=hasher, on_started=on_started,
-                                    header_captures=captures)
+                                    header_captures=captures, on_stopping=on_stopping)
     patch = AppPatch(telemetry, app_routes)
     patch.install()
     return telemetry, patch
