@@ -153,10 +153,12 @@ def install_baseline() -> None:
     """Make configure() build the old redactor (call before configure())."""
     from benchmarks.apps import Unavailable
 
+    import importlib
+
     try:
-        from vitalyst_otel import configurator
-    except ImportError as exc:  # pragma: no cover - the restructure moved it
-        raise Unavailable(f"vitalyst_otel.configurator is gone ({exc}); update benchmarks/old_redaction.py") from exc
-    if not hasattr(configurator, "Redactor"):
-        raise Unavailable("configure() no longer builds its Redactor in vitalyst_otel.configurator")
-    configurator.Redactor = BaselineRedactor
+        configure = importlib.import_module("vitalyst_otel.setup.configure")
+    except ImportError as exc:  # pragma: no cover - the set-up moved again
+        raise Unavailable(f"vitalyst_otel.setup.configure is gone ({exc}); update benchmarks/old_redaction.py") from exc
+    if not hasattr(configure, "Redactor"):
+        raise Unavailable("configure() no longer builds its Redactor in vitalyst_otel.setup.configure")
+    configure.Redactor = BaselineRedactor

@@ -20,10 +20,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
 from vitalyst_otel.http.exclusions import is_excluded
+from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.shutdown_signals import lifespan_flush
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
