@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit bench collector jaeger tools system docker-tools k8s-tools stack stack-down clean
+.PHONY: demo test unit compat bench collector jaeger tools system docker-tools k8s-tools stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,17 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
 
-## test: the whole suite. First `tools`: the Debian packages, Docker, the collector, Jaeger and the
-## other Go-built tools (cached outside the work tree); what cannot be installed is named, and its
-## tests skip (under CI=true they fail).
+## test: the whole suite, then the supported-release matrix (compat). First `tools`: the Debian
+## packages, Docker, the collector, Jaeger and the other Go-built tools (cached outside the work
+## tree); what cannot be installed is named, and its tests skip (under CI=true they fail).
 test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/compat.py
+
+## compat: unit and HTTP integration tests on the oldest/newest FastAPI and OpenTelemetry releases
+## we claim, FastAPI 0.136, and Python 3.12 and 3.13 (one cached venv each, tools/compat.py).
+compat: $(VENV)/.installed
+	$(BIN)/python tools/compat.py
 
 ## unit: the fast tests only (no servers).
 unit: $(VENV)/.installed
