@@ -171,7 +171,7 @@ class ServerTelemetryMiddleware:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
 
-        attributes = {"http.request.method": method, "url.path": telemetry.redactor.text(path), "url.scheme": scheme}
+        attributes = {"http.request.method": method, "url.path": telemetry.redactor.path(path), "url.scheme": scheme}
         if method != raw_method:
             attributes["http.request.method_original"] = raw_method
         query = scope.get("query_string")

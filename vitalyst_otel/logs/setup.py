@@ -59,7 +59,7 @@ class AccessLogFilter(logging.Filter):
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
             client = self.hasher(str(client).rsplit(":", 1)[0])
-        path = self.redactor.text(path)  # an absolute-form target carries user:password@
+        path = self.redactor.path(path)  # an absolute-form target carries user:password@
         if query:
             query = self.redactor.query(query)
             fields["url.query"] = query
