@@ -189,9 +189,10 @@ VARIABLES: tuple[Var, ...] = (
     _limit(sdk.OTEL_SPAN_LINK_COUNT_LIMIT, "links per span", default=128),
     _limit(sdk.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, "attributes per span event", inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
     _limit(sdk.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, "attributes per span link", inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
-    _limit(sdk.OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT, "length of a log record attribute value",
+    _limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",  # SDK 1.42 has no constant for it
+           "length of a log record attribute value",
            inherits=sdk.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT),
-    _limit(sdk.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT, "attributes per log record",
+    _limit("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "attributes per log record",
            inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
     Var(sdk.OTEL_LOG_LEVEL, "INFO", p.level, "debug, info, warn, error",
         "Level of the SDK's and the distribution's own diagnostics (not the application's logs).",

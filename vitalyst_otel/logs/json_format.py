@@ -45,8 +45,10 @@ from vitalyst_otel.safe_values import sanitize
 REPAIRED_FIELD = "log.repaired"
 
 # Attributes every LogRecord has; anything else on a record is an extra field.
+# color_message is uvicorn's copy of the message with ANSI colour escapes: never a field.
 STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
-                                              "otelTraceID", "otelTraceSampled", "otelServiceName"}
+                                              "otelTraceID", "otelTraceSampled", "otelServiceName",
+                                              "color_message"}
 # A record with no more attributes than a fresh one has no extra fields: skip looking for them.
 _PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 
