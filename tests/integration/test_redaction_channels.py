@@ -91,10 +91,9 @@ def test_no_secret_on_stdout_or_stderr(delivered):
     assert all(MASK in line["exception.message"] for line in fingerprints)
     audits = [line for line in lines if line.get("log.type") == "audit"]
     assert len(audits) >= len(TEXTS) + len(FIELDS) + len(NESTED)
-    # A failed log call ("%d items" with a text argument) is one JSON line with the template and the
-    # error, its argument never rendered; no "--- Logging error ---" report is left on stderr.
-    failed = [line for line in lines if line.get("message") == "%d items" and line.get("logger") == "corpus"]
-    assert len(failed) == len(TEXTS) and all(line["log.format_error"].startswith("TypeError") for line in failed)
+    # a log call whose arguments do not fit its template still gives its line, arguments unrendered
+    failed = [line for line in lines if line.get("logger") == "corpus" and "log.format_error" in line]
+    assert len(failed) == len(TEXTS) and all(line["message"] == "%d items" for line in failed)
     assert "--- Logging error ---" not in child.stderr
 
 

@@ -13,14 +13,14 @@ worker. ``synchronous=True`` exports on the caller's thread (the in-memory test 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _log = logging.getLogger("vitalyst_otel.export")
 
@@ -54,8 +54,7 @@ class BatchQueue:
         self._queue: deque = deque()
         self._stopped = False
         self._start()
-        reinit = weakref.WeakMethod(self._start)
-        os.register_at_fork(after_in_child=lambda: (method := reinit()) and method())
+        lifecycle.on_fork(self._start)
 
     def _start(self) -> None:
         self._lock = threading.Lock()

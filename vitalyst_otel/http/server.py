@@ -20,10 +20,10 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
 from vitalyst_otel.http.exclusions import is_excluded
+from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.shutdown_signals import lifespan_flush
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
@@ -171,7 +171,7 @@ class ServerTelemetryMiddleware:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
 
-        attributes = {"http.request.method": method, "url.path": telemetry.redactor.text(path), "url.scheme": scheme}
+        attributes = {"http.request.method": method, "url.path": telemetry.redactor.path(path), "url.scheme": scheme}
         if method != raw_method:
             attributes["http.request.method_original"] = raw_method
         query = scope.get("query_string")
