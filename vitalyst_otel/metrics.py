@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
     MeterProvider,
     TraceBasedExemplarFilter,
 )
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-from vitalyst_otel.export.guard import exporter_for
 from vitalyst_otel.config import Settings
+from vitalyst_otel.export.factory import ExporterFactory
 
 EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -22,8 +20,8 @@ EXEMPLAR_FILTERS = {
 }
 
 
-def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
-                         extra_reader=None) -> tuple[MeterProvider, object | None]:
+def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
+                         extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
     readers = [extra_reader] if extra_reader is not None else []
     prometheus = None
     for name in settings.metrics_exporter:
@@ -33,13 +31,8 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             prometheus = PrometheusMetricReader()
             readers.append(prometheus)
             continue
-        if name == "console":
-            exporter = ConsoleMetricExporter(out=sys.stderr)
-        else:
-            exporter = exporter_for("metrics", settings, statuses)
-            closers.append(exporter)
         readers.append(PeriodicExportingMetricReader(
-            exporter,
+            factory.named("metrics", name),
             export_interval_millis=settings.metric_export_interval,
             export_timeout_millis=settings.metric_export_timeout,
         ))
@@ -47,6 +40,10 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
 
     # One view for every instrument: it changes nothing but the cap on series per instrument.
     cap = View(instrument_name="*", aggregation_cardinality_limit=settings.metric_cardinality_limit)
+    if redactor is not None:
+        from vitalyst_otel.redaction.metrics import redact_reader
+
+        readers = [redact_reader(reader, redactor) for reader in readers]
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,
