@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("VITALYST_COMPAT_CACHE", Path.home() / ".cache" / "vitalyst-otel" / "compat"))
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 
-HTTP_TESTS = ["tests/unit/http", "tests/unit/test_http_server.py", "tests/unit/test_health_routes.py",
+HTTP_TESTS = ["tests/unit/http", "tests/unit/test_health_routes.py",
               "tests/unit/config", "tests/integration/test_bigger_app.py"]
 UNIT = ["tests/unit"]
 OLDEST_OTEL = ["opentelemetry-api==1.45.0", "opentelemetry-sdk==1.45.0", "opentelemetry-proto==1.45.0",

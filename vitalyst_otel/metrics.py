@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
     MeterProvider,
     TraceBasedExemplarFilter,
 )
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-from vitalyst_otel.export.guard import exporter_for
 from vitalyst_otel.config import Settings
+from vitalyst_otel.export.factory import ExporterFactory
 
 EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -22,7 +20,7 @@ EXEMPLAR_FILTERS = {
 }
 
 
-def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
+def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
                          extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
     readers = [extra_reader] if extra_reader is not None else []
     prometheus = None
@@ -33,13 +31,8 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             prometheus = PrometheusMetricReader()
             readers.append(prometheus)
             continue
-        if name == "console":
-            exporter = ConsoleMetricExporter(out=sys.stderr)
-        else:
-            exporter = exporter_for("metrics", settings, statuses)
-            closers.append(exporter)
         readers.append(PeriodicExportingMetricReader(
-            exporter,
+            factory.named("metrics", name),
             export_interval_millis=settings.metric_export_interval,
             export_timeout_millis=settings.metric_export_timeout,
         ))

@@ -249,11 +249,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_ACCESS_LOG", True, p.boolean, "true, false",
         "Log one JSON line per request (uvicorn's access log, reshaped)."),
     Var("VITALYST_REDACT_KEYS", (), p.name_list, "comma-separated names (case-insensitive)",
-        "Extra sensitive keys, masked in headers, query strings, log fields and span attributes "
-        f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)})."),
-    Var("VITALYST_REDACT_MAX_CHARS", 32768, p.int_at_least(1024), "an integer of at least 1024",
+        "Extra sensitive keys, masked in headers, query strings, log fields, span and metric attributes "
+        f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)} and more, docs/security.md); "
+        "matched by whole key parts, like them (tenant_pin masks x.tenant_pin, not tenant_pins)."),
+    Var("VITALYST_REDACT_MAX_CHARS", 16384, p.int_at_least(1024), "an integer of at least 1024",
         "Longest string (characters) redaction looks at: a longer message, attribute or exception "
-        "text is cut to this size, with a marker, before any pattern runs (docs/security.md)."),
+        "text is cut to this size (its first and last halves around a marker) before any pattern runs (docs/security.md)."),
     Var("VITALYST_METRICS_ROUTE", "/metrics", p.text, "a path",
         "Route on the app that serves Prometheus metrics when OTEL_METRICS_EXPORTER has prometheus."),
     Var("VITALYST_RUNTIME_METRICS", True, p.boolean, "true, false",
@@ -269,6 +270,12 @@ VARIABLES: tuple[Var, ...] = (
         "How long a readiness result is reused, so a probe storm cannot overload a dependency."),
     Var("VITALYST_AUDIT_FALLBACK_FILE", "vitalyst-audit-fallback.jsonl", p.text, "a file path",
         "Append-only file (rotated) for audit records the exporter could not deliver; put it on a volume."),
+    Var("VITALYST_AUDIT_FALLBACK_MAX_BYTES", 10 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 10MiB, 1GB",
+        "Size at which the audit fallback file starts a new segment.", shown_default="10MiB"),
+    Var("VITALYST_AUDIT_FALLBACK_BACKUP_COUNT", 10, p.int_at_least(1), "a positive integer",
+        "Segments of the audit fallback file kept besides the current one; past them the oldest is "
+        "deleted and its unsent records are counted as lost (one error line says so)."),
     Var("VITALYST_HASH_CLIENT_IP", False, p.boolean, "true, false",
         "Replace client addresses in logs and spans by a keyed hash."),
     Var("VITALYST_HASH_SALT", None, p.optional_text, "any secret string",
@@ -279,6 +286,14 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_GC_FREEZE", True, p.boolean, "true, false",
         "Freeze the objects that exist once the app has started (gc.freeze()), so full garbage "
         "collections stop walking them: shorter pauses in the tail latency."),
+    Var("VITALYST_EXPORT_QUEUE_MAX_BYTES", 16 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 16MiB, 1GB",
+        "Most memory each export queue (spans, logs, audit) may hold, estimated from the text of "
+        "what is queued; past it new items are refused like on a full queue (counted; audit records "
+        "go to the fallback file).", shown_default="16MiB"),
+    Var("VITALYST_RECORD_MAX_LENGTH", 65536, p.int_at_least(1), "a positive integer (characters)",
+        "Longest text a log record body, a log record attribute or an audit field keeps on its way "
+        "to the exporter; longer text is cut and ends with the marker …[truncated N chars]."),
     Var("VITALYST_SHUTDOWN_TIMEOUT", 5000, p.int_at_least(0), "a non-negative integer (ms)",
         "Bound on flushing and shutting down at exit, whatever the state of the collector."),
 )

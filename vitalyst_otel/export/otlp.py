@@ -32,10 +32,11 @@ from opentelemetry.sdk.metrics.view import (
 )
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from vitalyst_otel.export import encoder
-from vitalyst_otel.export.http import OtlpHttpSender
-from vitalyst_otel.export.status import ExportStatus
 from vitalyst_otel.config import OtlpSettings
+from vitalyst_otel.export import protobuf
+from vitalyst_otel.export.http import OtlpHttpSender
+from vitalyst_otel.export.protobuf.wire import take_repairs
+from vitalyst_otel.export.status import ExportStatus
 
 _log = logging.getLogger("vitalyst_otel.export")
 
@@ -58,12 +59,16 @@ class _Exporting:
             return False
         if self.muted_pid is not None and self.muted_pid == os.getpid():
             return True
+        take_repairs()
         try:
             body = encode(batch)
-        except Exception as exc:  # an encoding bug must not take the worker thread down
-            _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
-            self.status.failed(f"encoding error: {exc}", count)
-            return False
+        except Exception:  # noqa: BLE001 - one bad item: find it, send the others
+            body = self._encode_each(encode, batch)
+            if body is None:
+                return True  # nothing left to send: not a failure of the collector's
+        repaired = take_repairs()
+        if repaired:
+            self.status.repaired(repaired)
         # Retries (bounded by the export timeout) carry a batch across a short collector restart;
         # once shutdown has begun there is no time for them.
         retry = self._deadline is None
@@ -75,6 +80,26 @@ class _Exporting:
             return True
         self.status.failed(result.reason, count)
         return False
+
+    def _encode_each(self, encode, batch) -> bytes | None:
+        """Encode ``batch`` without the items that cannot be encoded (each dropped alone and
+        counted); ``None`` if none is left. Only metrics data is not a list of items: it is
+        dropped whole (and counted) if it cannot be encoded."""
+        if not isinstance(batch, Sequence):
+            self.status.invalid(1, "metrics data that cannot be encoded")
+            _log.debug("could not encode %s", self.signal, exc_info=True)
+            return None
+        good = []
+        for item in batch:
+            try:
+                encode([item])
+                good.append(item)
+            except Exception as exc:  # noqa: BLE001
+                self.status.invalid(1, f"{type(exc).__name__}: {exc}"[:200])
+        if not good:
+            return None
+        take_repairs()  # the repairs of the good items are counted by the encoding below
+        return encode(good)
 
     def begin_shutdown(self, deadline: float) -> None:
         """From now on, no export may run past ``deadline`` (monotonic), and none waits to retry."""
@@ -90,7 +115,7 @@ class OtlpSpanExporter(_Exporting, SpanExporter):
     signal = "traces"
 
     def export(self, spans: Sequence) -> SpanExportResult:
-        ok = self._send(encoder.encode_spans, spans, len(spans))
+        ok = self._send(protobuf.encode_spans, spans, len(spans))
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -104,7 +129,7 @@ class OtlpLogExporter(_Exporting, LogRecordExporter):
     signal = "logs"
 
     def export(self, batch: Sequence) -> LogRecordExportResult:
-        ok = self._send(encoder.encode_logs, batch, len(batch))
+        ok = self._send(protobuf.encode_logs, batch, len(batch))
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -145,7 +170,7 @@ class OtlpMetricExporter(_Exporting, MetricExporter):
                      for sm in rm.scope_metrics for m in sm.metrics)
         if points == 0:
             return MetricExportResult.SUCCESS
-        ok = self._send(encoder.encode_metrics, metrics_data, points,
+        ok = self._send(protobuf.encode_metrics, metrics_data, points,
                         deadline=time.monotonic() + timeout_millis / 1000.0)
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 

@@ -14,9 +14,7 @@ second call or after a ``dictConfig``.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import weakref
 
 import orjson
 from opentelemetry._logs import SeverityNumber
@@ -24,9 +22,14 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import get_current_span
 
+from vitalyst_otel.export.sizes import truncate
 from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, exception_fields
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.records import clean_exception_fields
+from vitalyst_otel.resources import for_this_process
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -93,17 +96,19 @@ class BridgeRecord:
 
 class OtlpLogHandler(logging.Handler):
     def __init__(self, queue, resource, redactor: Redactor | None = None, level: int = logging.NOTSET,
-                 max_attributes: int = 128, resource_of=None) -> None:
+                 max_attributes: int = 128, max_length: int | None = None) -> None:
         super().__init__(level)
         self.queue = queue
         self.resource = resource if resource is not None else Resource.get_empty()
         self.redactor = redactor
         self.max_attributes = max_attributes
+        self.max_length = max_length
         self._scopes: dict[str, InstrumentationScope] = {}
-        if resource_of is not None:
-            # After fork() the SDK gives the process a new service.instance.id: take it over.
-            this = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: (h := this()) and setattr(h, "resource", resource_of()))
+        lifecycle.on_fork(self._renew_resource)
+
+    def _renew_resource(self) -> None:
+        """After fork() the process has a new service.instance.id."""
+        self.resource = for_this_process(self.resource)
 
     def _scope(self, name: str) -> InstrumentationScope:
         scope = self._scopes.get(name)
@@ -119,7 +124,10 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             redactor = self.redactor
-            message = record.getMessage()
+            message, format_error = message_of(record)
+            max_length = self.max_length
+            if max_length is not None and len(message) > max_length:  # cut before any pattern runs
+                message = truncate(message, max_length)
             if redactor is not None:
                 message = redactor.text(message)
             fields = record.__dict__
@@ -127,9 +135,17 @@ class OtlpLogHandler(logging.Handler):
             if len(fields) > _PLAIN_RECORD_SIZE:
                 for key in fields.keys() - STANDARD_ATTRS:
                     value = fields[key]
+                    if max_length is not None and type(value) is str and len(value) > max_length:
+                        value = truncate(value, max_length)
                     if redactor is not None:
                         value = redactor.value(key, value)
-                    attributes[key] = value if isinstance(value, (str, bool, int, float)) else str(value)
+                    if not isinstance(value, (str, bool, int, float)):
+                        value = str(value)
+                        if max_length is not None and len(value) > max_length:
+                            value = truncate(value, max_length)
+                    attributes[key] = value
+            if format_error is not None:
+                attributes[FORMAT_ERROR] = format_error
             if record.exc_info and record.exc_info[0] is not None:
                 attributes.update(exception_fields(record.exc_info))
                 attributes["code.file.path"] = record.pathname

@@ -20,6 +20,13 @@ from opentelemetry.context import get_current
 from opentelemetry.trace import get_current_span
 from pythonjsonlogger.core import RESERVED_ATTRS, BaseJsonFormatter
 
+from vitalyst_otel.errors import error_type
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
+from vitalyst_otel.safe_values import sanitize
+
 try:  # the context key the API stores the current span under: one dict lookup per line
     from opentelemetry.trace.propagation import _SPAN_KEY
 except ImportError:  # pragma: no cover - a future API that moved it
@@ -36,8 +43,8 @@ def current_span_context():
 
 _INVALID = get_current_span().get_span_context()
 
-from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.redaction.records import clean_exception_fields
+
+REPAIRED_FIELD = "log.repaired"
 
 # Attributes every LogRecord has; anything else on a record is an extra field.
 # color_message is uvicorn's copy of the message with ANSI colour escapes: never a field.
@@ -70,8 +77,7 @@ def exception_fields(exc_info) -> dict[str, str]:
     if exc_type is None:
         return {}
     return {
-        "exception.type": f"{exc_type.__module__}.{exc_type.__qualname__}"
-        if exc_type.__module__ not in ("builtins", "__main__") else exc_type.__qualname__,
+        "exception.type": error_type(exc_type),
         "exception.message": str(exc),
         "exception.stacktrace": "".join(traceback.format_exception(exc_type, exc, tb)),
     }
@@ -92,7 +98,7 @@ class JsonFormatter(BaseJsonFormatter):
         self._ids = (0, ("", "", ""))  # span id -> its hex strings, for the lines of one span
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
-        message = record.getMessage()
+        message, format_error = message_of(record)
         redactor = self.redactor
         if redactor is not None:
             message = redactor.text(message)
@@ -103,6 +109,8 @@ class JsonFormatter(BaseJsonFormatter):
             "message": message,
             "service.name": self.service_name,
         }
+        if format_error is not None:
+            data[FORMAT_ERROR] = format_error
         context = current_span_context()
         if context.is_valid:
             span_id, ids = self._ids
@@ -128,13 +136,16 @@ class JsonFormatter(BaseJsonFormatter):
         return data
 
     def format(self, record: logging.LogRecord) -> str:
-        return one_line(orjson.dumps(self.to_dict(record), default=_fallback,
-                                     option=orjson.OPT_NON_STR_KEYS)).decode()
+        return self.format_line(record, newline=False).decode()
 
-    def format_line(self, record: logging.LogRecord) -> bytes:
+    def format_line(self, record: logging.LogRecord, newline: bool = True) -> bytes:
         """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
-        return one_line(orjson.dumps(self.to_dict(record), default=_fallback,
-                                     option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE))
+        data = self.to_dict(record)
+        option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
+        try:
+            return one_line(orjson.dumps(data, default=_fallback, option=option))
+        except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
+            return one_line(orjson.dumps(repaired_fields(data), option=option))
 
 
 class JsonLineHandler(logging.StreamHandler):
@@ -156,6 +167,14 @@ class JsonLineHandler(logging.StreamHandler):
             raise
         except Exception:  # noqa: BLE001
             self.handleError(record)
+
+
+def repaired_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` made encodable, with ``log.repaired`` naming the fields that needed it."""
+    repaired: list[str] = []
+    out = {name: sanitize(value, name, repaired) for name, value in data.items()}
+    out[REPAIRED_FIELD] = repaired
+    return out
 
 
 # orjson escapes control characters but writes U+2028, U+2029 and U+0085 as they are; some line
@@ -183,6 +202,9 @@ class TextFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        message, format_error = message_of(record)
+        if format_error is not None:  # the template, unformatted, and the error: never no line
+            record = logging.makeLogRecord({**record.__dict__, "msg": f"{message} [{format_error}]", "args": None})
         line = super().format(record)
         if self.redactor is not None:
             line = self.redactor.text(line)

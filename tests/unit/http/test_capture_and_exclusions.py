@@ -13,10 +13,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from vitalyst_otel.fastapi import instrument_app
+from vitalyst_otel.http.fastapi import instrument_app
 from vitalyst_otel.http.exclusions import contrib_url
 from vitalyst_otel.http.header_capture import server_header_captures
-from vitalyst_otel.http_server import HttpServerTelemetry
+from vitalyst_otel.http.server import HttpServerTelemetry
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.config import Settings
 
