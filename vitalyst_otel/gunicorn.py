@@ -76,5 +76,5 @@ def worker_abort(worker) -> None:
 
 
 def on_exit(server) -> None:
-    """Master, on its way out (``--preload`` configured it: its own log records)."""
+    """Master, on its way out: stop its providers within the bound (it exports nothing of its own)."""
     _shutdown()

@@ -94,6 +94,7 @@ def test_no_secret_on_stdout_or_stderr(delivered):
     # a log call whose arguments do not fit its template still gives its line, arguments unrendered
     failed = [line for line in lines if line.get("logger") == "corpus" and "log.format_error" in line]
     assert len(failed) == len(TEXTS) and all(line["message"] == "%d items" for line in failed)
+    assert "--- Logging error ---" not in child.stderr
 
 
 def test_no_secret_in_anything_the_collector_received(delivered):
