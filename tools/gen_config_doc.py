@@ -25,6 +25,7 @@ GROUPS = [
     ("Runtime metrics and cardinality", ("VITALYST_RUNTIME", "VITALYST_HOST", "VITALYST_METRIC_CARDINALITY")),
     ("Health, audit and security", ("VITALYST_HEALTH", "VITALYST_AUDIT", "VITALYST_HASH", "VITALYST_SECURITY")),
     ("Process", ("VITALYST_SHUTDOWN", "VITALYST_GC")),
+    ("GenAI (model calls)", ("OTEL_INSTRUMENTATION_GENAI",)),
 ]
 
 

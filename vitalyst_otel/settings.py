@@ -162,6 +162,13 @@ def _url(value: Any) -> str:
     return text
 
 
+def _genai_capture(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _choice("true", "false", "span_only", "span_and_event", "event_only", "no_content")(value)
+    return text in ("true", "span_only", "span_and_event")
+
+
 def _level(value: Any) -> str:
     text = _text(value).upper()
     text = {"WARN": "WARNING", "FATAL": "CRITICAL"}.get(text, text)
@@ -366,6 +373,10 @@ VARIABLES: tuple[Var, ...] = (
         "comma-separated regular expressions, searched in the request path",
         "Requests that get no span, no HTTP metrics and no access log line.",
         key="excluded_urls", shown_default="^/health/live$,^/health/ready$,^/metrics$"),
+    Var(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, False, _genai_capture,
+        "true, false (span_only and span_and_event mean true, event_only and no_content false)",
+        "Record prompt and completion content on GenAI spans (redacted, truncated); contrib's GenAI "
+        "instrumentors read the same variable.", key="genai_capture_content"),
     Var(env.VITALYST_LOG_FORMAT, "json", _choice("json", "text", "none"), "json, text, none",
         "Format of the application's log lines on stdout; none leaves logging alone.",
         key="log_format"),
@@ -512,6 +523,7 @@ class Settings:
     hash_salt: str | None = None
     security_log_rate: int = 10
     gc_freeze: bool = True
+    genai_capture_content: bool = False
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown_variables: tuple[tuple[str, str], ...] = ()
@@ -704,6 +716,7 @@ class _Builder:
             hash_salt=get(env.VITALYST_HASH_SALT),
             security_log_rate=get(env.VITALYST_SECURITY_LOG_RATE),
             gc_freeze=get(env.VITALYST_GC_FREEZE),
+            genai_capture_content=get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
             problems=(),
             sources=self.sources,
             unknown_variables=tuple(find_typos(self.environ)),
