@@ -133,6 +133,17 @@ def _name_list(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
 
 
+DEFAULT_RESOURCE_DETECTORS = ("vitalyst_kubernetes", "vitalyst_container", "vitalyst_aws", "vitalyst_gcp",
+                              "vitalyst_azure")
+
+
+def _detector_names(value: Any) -> tuple[str, ...]:
+    names = _name_list(value)
+    if not names or any(not re.fullmatch(r"[A-Za-z0-9_.*-]+", name) for name in names):
+        raise Invalid
+    return () if names == ("none",) else names
+
+
 def _key_value_list(value: Any) -> dict[str, str]:
     """W3C-baggage-like ``k1=v1,k2=v2`` with percent-decoded values (OTEL_RESOURCE_ATTRIBUTES and
     the OTLP headers variables)."""
@@ -295,6 +306,12 @@ VARIABLES: tuple[Var, ...] = (
         "comma-separated key=value pairs, values URL-encoded",
         "Extra resource attributes, e.g. service.namespace=vitalyst,service.version=1.4.2.",
         key="resource_attributes"),
+    Var(env.OTEL_EXPERIMENTAL_RESOURCE_DETECTORS, DEFAULT_RESOURCE_DETECTORS, _detector_names,
+        "comma-separated names of installed opentelemetry_resource_detector entry points (ours: "
+        f"{', '.join(DEFAULT_RESOURCE_DETECTORS)}; the SDK's host, os, process; contrib's), * for all, none",
+        "Resource detectors to run; later ones win on a conflict, OTEL_RESOURCE_ATTRIBUTES wins over all. "
+        "Ours read only the environment and local files (docs/configuration.md#resource-detection).",
+        key="resource_detectors"),
     Var(env.VITALYST_ENVIRONMENT, None, _optional_text, "any string, e.g. production, staging",
         "deployment.environment.name (OpenTelemetry has no variable of its own for it).",
         key="environment"),
@@ -524,6 +541,7 @@ class Settings:
     security_log_rate: int = 10
     gc_freeze: bool = True
     genai_capture_content: bool = False
+    resource_detectors: tuple[str, ...] = DEFAULT_RESOURCE_DETECTORS
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown_variables: tuple[tuple[str, str], ...] = ()
@@ -717,6 +735,7 @@ class _Builder:
             security_log_rate=get(env.VITALYST_SECURITY_LOG_RATE),
             gc_freeze=get(env.VITALYST_GC_FREEZE),
             genai_capture_content=get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
+            resource_detectors=get(env.OTEL_EXPERIMENTAL_RESOURCE_DETECTORS),
             problems=(),
             sources=self.sources,
             unknown_variables=tuple(find_typos(self.environ)),
