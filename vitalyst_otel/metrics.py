@@ -1,4 +1,5 @@
-"""The meter provider: readers (OTLP, Prometheus, console), exemplar filter and views."""
+"""The meter provider: readers (OTLP, Prometheus, console) with the series cap, exemplar filter
+and the user's views (:mod:`vitalyst_otel.views`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExpo
 
 from vitalyst_otel.export.guard import exporter_for
 from vitalyst_otel.settings import Settings
+from vitalyst_otel.views import cap_reader, capped, reader_limits
 
 EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -22,19 +24,22 @@ EXEMPLAR_FILTERS = {
 }
 
 
-def prometheus_reader():
+def prometheus_reader(cap: int):
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
-    return PrometheusMetricReader()
+    return PrometheusMetricReader(cardinality_limits=reader_limits(cap))
 
 
 def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
                          views=(), extra_reader=None) -> tuple[MeterProvider, object | None]:
+    cap = settings.metric_cardinality_limit
     readers = [extra_reader] if extra_reader is not None else []
+    if extra_reader is not None:
+        cap_reader(extra_reader, cap)
     prometheus = None
     for name in settings.metrics_exporters:
         if name == "prometheus":
-            prometheus = prometheus_reader()
+            prometheus = prometheus_reader(cap)
             readers.append(prometheus)
             continue
         if name == "console":
@@ -46,17 +51,14 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             exporter,
             export_interval_millis=settings.metric_export_interval_ms,
             export_timeout_millis=settings.metric_export_timeout_ms,
+            cardinality_limits=reader_limits(cap),
         ))
-    from opentelemetry.sdk.metrics.view import View
-
-    # One view for every instrument: it changes nothing but the cap on series per instrument.
-    cap = View(instrument_name="*", aggregation_cardinality_limit=settings.metric_cardinality_limit)
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,
         exemplar_filter=EXEMPLAR_FILTERS[settings.exemplar_filter](),
         shutdown_on_exit=False,
-        views=[*views, cap],
+        views=capped([*settings.views, *views], cap),
     )
     return provider, prometheus
 

@@ -542,6 +542,7 @@ class Settings:
     gc_freeze: bool = True
     genai_capture_content: bool = False
     resource_detectors: tuple[str, ...] = DEFAULT_RESOURCE_DETECTORS
+    views: tuple = ()  # OpenTelemetry SDK View objects (configure(views=...) or the config file)
     problems: tuple[ConfigProblem, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     unknown_variables: tuple[tuple[str, str], ...] = ()
@@ -736,17 +737,33 @@ class _Builder:
             gc_freeze=get(env.VITALYST_GC_FREEZE),
             genai_capture_content=get(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT),
             resource_detectors=get(env.OTEL_EXPERIMENTAL_RESOURCE_DETECTORS),
+            views=self._views(),
             problems=(),
             sources=self.sources,
             unknown_variables=tuple(find_typos(self.environ)),
         )
-        unknown_keys = set(self.overrides) - set(BY_KEY) - set(RESOURCE_KEYWORDS) - {"app", "config_file"}
+        unknown_keys = set(self.overrides) - set(BY_KEY) - set(RESOURCE_KEYWORDS) - {"app", "config_file", "views"}
         for key in sorted(unknown_keys):
             self.problems.append(ConfigProblem(f"configure({key}=...)", _render(self.overrides[key]),
                                                "the keywords listed in docs/configuration.md",
                                                "nothing for this keyword"))
         object.__setattr__(settings, "problems", tuple(self.problems))
         return settings
+
+    def _views(self) -> tuple:
+        given = self.overrides.get("views")
+        if not given:
+            return ()
+        from opentelemetry.sdk.metrics.view import View
+
+        items = list(given) if isinstance(given, (list, tuple)) else [given]
+        kept = tuple(view for view in items if isinstance(view, View))
+        if len(kept) != len(items):
+            self.problems.append(ConfigProblem(
+                "configure(views=...)", ", ".join(type(v).__name__ for v in items if not isinstance(v, View)),
+                "a list of opentelemetry.sdk.metrics.view.View objects", "only the View objects given"))
+        self.sources["views"] = EXPLICIT
+        return kept
 
     def _first(self, names: Iterable[str], fallback_text: str) -> tuple[Any, str | None]:
         """The first of ``names`` that is set and valid; a set but invalid one is reported and
