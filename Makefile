@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit bench collector jaeger tools stack stack-down clean
+.PHONY: demo test unit bench collector jaeger tools k8s-tools stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ tools:
 	else \
 		echo "go is not installed: the collector and Jaeger are not built; integration tests will skip (CI fails instead)"; \
 	fi
+
+## k8s-tools: helm, kubeconform and its schemas, etcd and kube-apiserver for the Helm chart's
+## tests (tools/*/build.sh, cached outside the work tree; about 15 min on a fresh machine).
+k8s-tools: $(VENV)/.installed
+	@if command -v go >/dev/null 2>&1; then \
+		for t in helm kubeconform etcd kube-apiserver; do tools/$$t/build.sh >/dev/null || exit 1; done; \
+		PYTHON=$(BIN)/python tools/kubeconform/schemas.sh >/dev/null; \
+	else \
+		echo "go is not installed: helm, kubeconform, etcd and kube-apiserver are not built; the chart's tests will skip (CI fails instead)"; \
+	fi
+tools: k8s-tools
 
 ## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
 stack: $(VENV)/.installed tools

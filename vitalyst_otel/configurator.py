@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +20,8 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
-from vitalyst_otel import env
+from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
 
 _log = logging.getLogger("vitalyst_otel")
 
@@ -53,14 +53,15 @@ class Telemetry:
     errors: Any = None
     health: Any = None
     failed_steps: list[str] = field(default_factory=list)
+    instrumentors: list[str] = field(default_factory=list)
     _shut_down: bool = False
 
     def instrument_app(self, app) -> bool:
         """Instrument a Starlette/FastAPI app created before (or without) the class patch."""
-        if self.http is None:
-            return False
         from vitalyst_otel.fastapi import instrument_app
 
+        if self.http is None and self.app_patch is None:
+            return False
         return instrument_app(app, self.http, self._app_routes())
 
     def _app_routes(self) -> list[tuple[str, Callable]]:
@@ -69,10 +70,10 @@ class Telemetry:
             from vitalyst_otel.metrics import prometheus_endpoint
 
             routes.append((self.settings.metrics_route, prometheus_endpoint()))
-        if self.health is not None and self.settings.health_routes:
+        if self.settings.health_routes:
             from vitalyst_otel import health
 
-            routes.extend(health.routes(self.health))
+            routes.extend(health.routes(self.health if self.health is not None else health.registry))
         return routes
 
     def force_flush(self, timeout: float = 5.0) -> bool:
@@ -90,7 +91,7 @@ class Telemetry:
         if self._shut_down:
             return True
         self._shut_down = True
-        timeout = self.settings.shutdown_timeout_s if timeout is None else timeout
+        timeout = self.settings.shutdown_timeout / 1000 if timeout is None else timeout
         deadline = time.monotonic() + max(timeout - 0.2, 0.0)
         for exporter in self.exporters:
             begin = getattr(exporter, "begin_shutdown", None)
@@ -127,6 +128,18 @@ class Telemetry:
             except Exception:  # noqa: BLE001
                 _log.debug("after-fork hook failed", exc_info=True)
 
+    def mute_this_process(self) -> None:
+        """Export nothing from this process (a forking master); its forks export as themselves."""
+        pid = os.getpid()
+        for exporter in self.exporters:
+            for _ in range(4):  # through the wrappers (redaction, gRPC guard) to our OTLP exporter
+                if hasattr(exporter, "muted_pid"):
+                    exporter.muted_pid = pid
+                    break
+                exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
+                if exporter is None:
+                    break
+
     def _providers(self) -> list:
         return [p for p in (self.tracer_provider, self.meter_provider, self.logger_provider) if p is not None]
 
@@ -154,8 +167,11 @@ def _bounded(work: Callable[[], Any], timeout: float) -> bool:
 def _report(handle: Telemetry) -> None:
     for problem in handle.settings.problems:
         _log.warning("%s", problem.message())
-    for given, meant in handle.settings.unknown_variables:
-        _log.warning("%s is not a variable vitalyst_otel or OpenTelemetry knows; did you mean %s?", given, meant)
+    from vitalyst_otel.doctor import find_typos
+    from vitalyst_otel.variable_typos import unknown_variable_message
+
+    for given, meant in find_typos(os.environ):
+        _log.warning("%s", unknown_variable_message(given, meant))
 
 
 def _diagnostics_level(handle: Telemetry) -> None:
@@ -163,13 +179,14 @@ def _diagnostics_level(handle: Telemetry) -> None:
     for name in ("opentelemetry", "vitalyst_otel"):
         logging.getLogger(name).setLevel(level)
     # OTEL_SEMCONV_STABILITY_OPT_IN is read by contrib instrumentations from the environment.
-    os.environ.setdefault(env.OTEL_SEMCONV_STABILITY_OPT_IN, ",".join(handle.settings.semconv_opt_in))
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", ",".join(handle.settings.semconv_stability_opt_in))
 
 
 def _resource(handle: Telemetry) -> None:
     from vitalyst_otel.resources import build_resource
 
-    handle.resource = build_resource(handle.settings)
+    handle.resource = build_resource(handle.settings.resource_attributes, handle.settings.service_name,
+                                     handle.settings.experimental_resource_detectors)
 
 
 def _propagators(handle: Telemetry) -> None:
@@ -230,10 +247,10 @@ def _metrics(handle: Telemetry) -> None:
         from prometheus_client import start_http_server
 
         try:
-            start_http_server(handle.settings.prometheus_port, handle.settings.prometheus_host)
+            start_http_server(handle.settings.exporter_prometheus_port, handle.settings.exporter_prometheus_host)
         except OSError as exc:
             _log.warning("Prometheus exporter could not listen on %s:%s (%s); metrics are not served.",
-                         handle.settings.prometheus_host, handle.settings.prometheus_port, exc)
+                         handle.settings.exporter_prometheus_host, handle.settings.exporter_prometheus_port, exc)
 
 
 def _has_starlette() -> bool:
@@ -252,7 +269,7 @@ def _logs(handle: Telemetry) -> None:
     """The OTLP log bridge for stdlib logging (our own queue and worker), and the SDK's logger
     provider for code that uses the OpenTelemetry logs API directly."""
     settings = handle.settings
-    if not settings.logs_exporters and handle.capture is None:
+    if not settings.logs_exporter and handle.capture is None:
         return
     import sys
 
@@ -274,24 +291,19 @@ def _logs(handle: Telemetry) -> None:
         handle.exporters.append(made)
         return made
 
-    limits = settings.limits
-    count = limits.attribute_count if limits.attribute_count is not None else 128
-    max_attributes = limits.log_attribute_count if limits.log_attribute_count is not None else count
-    length = limits.attribute_value_length if limits.attribute_value_length is not None else LogRecordLimits.UNSET
+    max_attributes = settings.logrecord_attribute_count_limit
+    length = settings.logrecord_attribute_value_length_limit
     provider = LoggerProvider(
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
-            max_attributes=max_attributes,
-            max_attribute_length=(limits.log_attribute_value_length
-                                  if limits.log_attribute_value_length is not None else length)))
-    batch = settings.log_batch
-    for name in settings.logs_exporters:
+            max_attributes=max_attributes, max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    for name in settings.logs_exporter:
         provider.add_log_record_processor(BatchLogRecordProcessor(
-            exporter(name), max_queue_size=batch.max_queue_size,
-            schedule_delay_millis=batch.schedule_delay_ms,
-            max_export_batch_size=min(batch.max_export_batch_size, batch.max_queue_size),
-            export_timeout_millis=batch.export_timeout_ms))
-    bridge_exporters = [exporter(name) for name in settings.logs_exporters]
+            exporter(name), max_queue_size=settings.blrp_max_queue_size,
+            schedule_delay_millis=settings.blrp_schedule_delay,
+            max_export_batch_size=min(settings.blrp_max_export_batch_size, settings.blrp_max_queue_size),
+            export_timeout_millis=settings.blrp_export_timeout))
+    bridge_exporters = [exporter(name) for name in settings.logs_exporter]
     if handle.capture is not None:
         provider.add_log_record_processor(SimpleLogRecordProcessor(handle.capture.log_exporter))
         bridge_exporters.append(handle.capture.log_exporter)
@@ -299,8 +311,8 @@ def _logs(handle: Telemetry) -> None:
     handle.logger_provider = provider
     status = handle.statuses.get("logs")
     handle.log_queue = BatchQueue(
-        bridge_exporters, "logs", max_queue=batch.max_queue_size, max_batch=batch.max_export_batch_size,
-        delay_s=batch.schedule_delay_ms / 1000, synchronous=handle.capture is not None,
+        bridge_exporters, "logs", max_queue=settings.blrp_max_queue_size,
+        max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000, synchronous=handle.capture is not None,
         on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
@@ -326,7 +338,7 @@ def _signals(handle: Telemetry) -> None:
 
     settings = handle.settings
     audit_exporters = []
-    if "otlp" in settings.logs_exporters:
+    if "otlp" in settings.logs_exporter:
         from vitalyst_otel.export.guard import exporter_for
 
         exporter = exporter_for("logs", settings, {})  # its own status: audit failures are not log failures
@@ -336,7 +348,7 @@ def _signals(handle: Telemetry) -> None:
         audit_exporters.append(handle.capture.log_exporter)
     tracer_provider = handle.tracer_provider
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
-                              settings.audit_fallback_file, settings.log_batch.max_queue_size,
+                              settings.audit_fallback_file, settings.blrp_max_queue_size,
                               handle.meter_provider, synchronous=handle.capture is not None,
                               resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
@@ -344,25 +356,50 @@ def _signals(handle: Telemetry) -> None:
     handle.errors = ErrorTracker(handle.meter_provider)
     install_duplicate_filter()
     handle.health = health.registry
-    handle.health.ttl_s = settings.health_cache_ttl_s
+    handle.health.ttl_s = settings.health_cache_ttl / 1000
     if handle.statuses:
-        stale = max(settings.metric_export_interval_ms, settings.span_batch.schedule_delay_ms) / 1000 * 3
+        stale = max(settings.metric_export_interval, settings.bsp_schedule_delay) / 1000 * 3
         handle.health.register("telemetry", health.telemetry_check(handle.statuses, stale), critical=False)
     health.observe_states(handle.health, handle.meter_provider)
 
 
 def _http_server(handle: Telemetry) -> None:
     from vitalyst_otel.fastapi import AppPatch
+    from vitalyst_otel.http.header_capture import server_header_captures
     from vitalyst_otel.http_server import HttpServerTelemetry
 
     on_started = None
     if handle.settings.gc_freeze:
         from vitalyst_otel.gc_tuning import freeze_after_startup as on_started
+    settings = handle.settings
+    captures = server_header_captures(settings.instrumentation_http_capture_headers_server_request,
+                                      settings.instrumentation_http_capture_headers_server_response,
+                                      settings.instrumentation_http_capture_headers_sanitize_fields, handle.redactor)
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
-                                      handle.settings.excluded_urls, security=handle.security,
-                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started)
+                                      handle.settings.excluded_paths, security=handle.security,
+                                      errors=handle.errors, hasher=handle.hasher, on_started=on_started,
+                                      header_captures=captures)
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
+
+
+def _health_routes_only(handle: Telemetry) -> None:
+    """With the SDK disabled: no telemetry, but /health/live and /health/ready still answer."""
+    if not handle.settings.sdk_disabled or not handle.settings.health_routes or not _has_starlette():
+        return
+    from vitalyst_otel.fastapi import AppPatch
+
+    handle.app_patch = AppPatch(None, handle._app_routes())
+    handle.app_patch.install()
+
+
+def _instrumentors(handle: Telemetry) -> None:
+    # The launcher loads them itself, after us; the test capture keeps the test process as it is.
+    if VitalystConfigurator._instance is not None or handle.capture is not None:
+        return
+    from vitalyst_otel.instrumentors import load_installed
+
+    handle.instrumentors = load_installed()
 
 
 STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
@@ -377,8 +414,10 @@ STEPS: list[tuple[str, Callable[[Telemetry], None], str]] = [
     ("runtime", _runtime, "runtime metrics"),
     ("signals", _signals, "audit, security, error and health signals"),
     ("http", _http_server, "HTTP server telemetry"),
+    ("instrumentors", _instrumentors, "library instrumentation"),
+    ("health routes", _health_routes_only, "the health routes"),
 ]
-DISABLED_STEPS = {"logging", "report", "diagnostics"}
+DISABLED_STEPS = {"logging", "report", "diagnostics", "health routes"}
 
 
 # --- entry points ---------------------------------------------------------------------------
@@ -417,13 +456,19 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load(overrides)
     except Exception:  # noqa: BLE001 - a bug in parsing must not stop the app
         _log.exception("Could not read the telemetry settings; telemetry is off")
-        settings = Settings.load({}, environ={env.OTEL_SDK_DISABLED: "true"})
+        settings = Settings.load({}, environ={"OTEL_SDK_DISABLED": "true"})
     from vitalyst_otel.security import AddressHasher
 
     handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
+    from vitalyst_otel import process_role
+
+    role = process_role.role(getattr(sys, "orig_argv", sys.argv), sys.argv, os.environ)
+    quiet = role != process_role.SERVING  # a supervisor or a helper process is no instance
     for name, step, lost in STEPS:
-        if settings.sdk_disabled and name not in DISABLED_STEPS:
+        if (settings.sdk_disabled or quiet) and name not in DISABLED_STEPS:
+            continue
+        if role == process_role.HELPER:  # multiprocessing's own helper: not even log formatting
             continue
         try:
             step(handle)
@@ -431,6 +476,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
             handle.failed_steps.append(name)
             _log.warning("Telemetry set-up step '%s' failed (%s: %s); the application continues "
                          "without %s.", name, type(exc).__name__, exc, lost, exc_info=_log.isEnabledFor(logging.DEBUG))
+    if process_role.is_forking_master(sys.argv):
+        handle.mute_this_process()
     if capture is None:
         atexit.register(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)

@@ -13,8 +13,6 @@ import os
 
 from opentelemetry.instrumentation.distro import BaseDistro
 
-from vitalyst_otel import env
-
 _log = logging.getLogger("vitalyst_otel")
 NAME = "vitalyst"
 
@@ -36,7 +34,7 @@ def _entry_point_names(group: str) -> list[str]:
 
 class VitalystDistro(BaseDistro):
     def _configure(self, **kwargs) -> None:
-        os.environ.setdefault(env.OTEL_SEMCONV_STABILITY_OPT_IN, "http")
+        os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
     def load_instrumentor(self, entry_point, **kwargs) -> None:
         if entry_point.name in REPLACED_INSTRUMENTORS:
@@ -52,8 +50,8 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
     """Messages about the launcher's choice of distro and configurator (empty when clean)."""
     messages = []
     for kind, loaded, names, variable in (
-        ("distro", distro_loaded, distros, env.OTEL_PYTHON_DISTRO),
-        ("configurator", configurator_loaded, configurators, env.OTEL_PYTHON_CONFIGURATOR),
+        ("distro", distro_loaded, distros, "OTEL_PYTHON_DISTRO"),
+        ("configurator", configurator_loaded, configurators, "OTEL_PYTHON_CONFIGURATOR"),
     ):
         others = [name for name in names if name != NAME]
         chosen = environ.get(variable)

@@ -11,11 +11,14 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-from vitalyst_otel import env
-from vitalyst_otel.settings import SIGNALS, Settings, mask_header_list
+from vitalyst_otel.config import Settings
+from vitalyst_otel.config.parsers import mask_header_list
+from vitalyst_otel import variable_typos
+from vitalyst_otel.config.variables import BY_NAME, SIGNALS
 
 CONTRIB_BRIDGES = {
     "opentelemetry-instrumentation-logging": "its LoggingInstrumentor adds a second OTLP log bridge "
@@ -29,8 +32,8 @@ def _entry_point_names(group: str) -> list[str]:
 
 def conflicts(settings: Settings, environ=os.environ) -> list[str]:
     found = []
-    for group, variable in (("opentelemetry_distro", env.OTEL_PYTHON_DISTRO),
-                            ("opentelemetry_configurator", env.OTEL_PYTHON_CONFIGURATOR)):
+    for group, variable in (("opentelemetry_distro", "OTEL_PYTHON_DISTRO"),
+                            ("opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR")):
         names = _entry_point_names(group)
         chosen = environ.get(variable)
         if len(names) > 1 and chosen != "vitalyst":
@@ -45,14 +48,19 @@ def conflicts(settings: Settings, environ=os.environ) -> list[str]:
     if environ.get("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "").lower() == "true":
         found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
                      "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
-    for given, meant in settings.unknown_variables:
-        found.append(f"{given} is not a known variable; did you mean {meant}?")
+    for given, meant in find_typos(environ):
+        found.append(variable_typos.unknown_variable_message(given, meant))
     return found
 
 
+def find_typos(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Misspelt or unknown OTEL_*/VITALYST_* names: (given, probably meant, or "")."""
+    return variable_typos.find_typos(environ, BY_NAME)
+
+
 def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
-    exporters = {"traces": settings.traces_exporters, "metrics": settings.metrics_exporters,
-                 "logs": settings.logs_exporters}
+    exporters = {"traces": settings.traces_exporter, "metrics": settings.metrics_exporter,
+                 "logs": settings.logs_exporter}
     summary = {}
     for signal in SIGNALS:
         otlp = settings.otlp[signal]
@@ -62,8 +70,8 @@ def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
                          compression=otlp.compression,
                          headers=mask_header_list(",".join(f"{k}={v}" for k, v in otlp.headers.items())))
         summary[signal] = entry
-    summary["traces"]["sampler"] = settings.sampler + (
-        f" ({settings.sampler_ratio})" if "ratio" in settings.sampler else "")
+    summary["traces"]["sampler"] = settings.traces_sampler + (
+        f" ({settings.traces_sampler_arg})" if "ratio" in settings.traces_sampler else "")
     return summary
 
 
@@ -75,11 +83,12 @@ def send_test(settings: Settings) -> dict[str, str]:
     import logging
 
     logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
-    resource = build_resource(settings)
+    resource = build_resource(settings.resource_attributes, settings.service_name,
+                              settings.experimental_resource_detectors)
     results: dict[str, str] = {}
     statuses: dict = {}
-    wanted = {"traces": "otlp" in settings.traces_exporters, "metrics": "otlp" in settings.metrics_exporters,
-              "logs": "otlp" in settings.logs_exporters}
+    wanted = {"traces": "otlp" in settings.traces_exporter, "metrics": "otlp" in settings.metrics_exporter,
+              "logs": "otlp" in settings.logs_exporter}
     for signal, enabled in wanted.items():
         if not enabled:
             results[signal] = "skipped (exporter is not otlp)"
@@ -132,7 +141,8 @@ def _sample(signal: str, resource):
 def report(settings: Settings, send: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "service.name": settings.service_name,
-        "service.name source": settings.sources.get(env.OTEL_SERVICE_NAME, "derived from the program"),
+        "service.name source": (settings.sources["OTEL_SERVICE_NAME"].origin if "OTEL_SERVICE_NAME" in settings.sources
+                                else "derived from the program"),
         "sdk_disabled": settings.sdk_disabled,
         "signals": signal_summary(settings),
         "problems": [p.message() for p in settings.problems],

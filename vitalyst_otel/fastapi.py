@@ -28,11 +28,25 @@ def disable_native_telemetry(app) -> bool:
     return False
 
 
-def instrument_app(app, telemetry: HttpServerTelemetry, extra_routes=()) -> bool:
+def add_routes(app, routes) -> None:
+    """Our routes (health, metrics) on ``app``, unless it has its own at the same path."""
+    for path, endpoint in routes:
+        if not any(getattr(route, "path", None) == path for route in app.router.routes):
+            app.add_route(path, endpoint, include_in_schema=False)
+
+
+def instrument_app(app, telemetry: HttpServerTelemetry | None, extra_routes=()) -> bool:
     """Add the server-telemetry middleware (and our routes) to ``app`` once. Returns whether the
-    app is instrumented by us afterwards."""
+    app is instrumented by us afterwards. Without ``telemetry`` (OTEL_SDK_DISABLED=true), and on
+    an app left to contrib's instrumentor, the routes are added all the same: a switched-off or
+    foreign telemetry must never make a Kubernetes probe fail."""
     if getattr(app, MARK, False):
         return True
+    if getattr(app, "middleware_stack", None) is None:
+        add_routes(app, extra_routes)
+    if telemetry is None:
+        setattr(app, MARK, True)
+        return False
     if getattr(app, "_is_instrumented_by_opentelemetry", False):
         _log.warning(
             "%s is already instrumented by opentelemetry-instrumentation-fastapi; vitalyst_otel "
@@ -44,9 +58,6 @@ def instrument_app(app, telemetry: HttpServerTelemetry, extra_routes=()) -> bool
         return False
     disable_native_telemetry(app)
     app.add_middleware(ServerTelemetryMiddleware, telemetry=telemetry)
-    for path, endpoint in extra_routes:
-        if not any(getattr(route, "path", None) == path for route in app.router.routes):
-            app.add_route(path, endpoint, include_in_schema=False)
     setattr(app, MARK, True)
     return True
 
@@ -55,7 +66,7 @@ class AppPatch:
     """Instruments every Starlette/FastAPI app when it builds its middleware stack (on its first
     request or lifespan event), so apps created before or after ``configure()`` are covered."""
 
-    def __init__(self, telemetry: HttpServerTelemetry, extra_routes=()):
+    def __init__(self, telemetry: HttpServerTelemetry | None, extra_routes=()):
         self.telemetry = telemetry
         self.extra_routes = tuple(extra_routes)
         self._patched: list[tuple[type, object]] = []

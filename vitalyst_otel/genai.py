@@ -89,7 +89,7 @@ def _capture_settings():
     from vitalyst_otel.configurator import current
 
     handle = current()
-    if handle is None or not handle.settings.genai_capture_content:
+    if handle is None or not handle.settings.instrumentation_genai_capture_message_content:
         return False, None
     return True, handle.redactor
 

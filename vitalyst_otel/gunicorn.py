@@ -28,9 +28,13 @@ def on_starting(server) -> None:
     """Master, before workers start: put gunicorn's loggers into the JSON shape. When nothing is
     configured in the master (workers configure themselves at import), only JSON logging is
     set up here; each worker's configure() then takes over its own handlers."""
-    if current() is None:
+    handle = current()
+    if handle is None:
         install_logging_only()
     else:
+        # Configured in the master (--preload with configure() at import, or the launcher): the
+        # workers inherit the providers and export as themselves; the master exports nothing.
+        handle.mute_this_process()
         _reapply_logging()
 
 

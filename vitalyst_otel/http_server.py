@@ -18,8 +18,12 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.exclusions import is_excluded
+from vitalyst_otel.http.route_template import RouteTemplates
+from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import RequestFacts, clean_request_id, current_request
+from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "QUERY", "TRACE"})
@@ -44,28 +48,12 @@ class _ListGetter(Getter):
 _GETTER = _ListGetter()
 
 
-def error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-
-
-def route_template(scope: dict, entry_root_path: str) -> str | None:
-    route = scope.get("route")
-    if route is None:
-        return None
-    path = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(path, str):
-        return None
-    mount_prefix = scope.get("root_path", "")[len(entry_root_path):]
-    return f"{mount_prefix}{path}" if mount_prefix else path
-
-
 class HttpServerTelemetry:
     """Tracer, instruments and caches shared by every request of every instrumented app."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
-                 excluded_urls: tuple[str, ...] = (), security=None, errors=None, hasher=None,
-                 on_started=None):
+                 excluded: re.Pattern | None = None, security=None, errors=None, hasher=None,
+                 on_started=None, header_captures=(None, None)):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
 
@@ -80,12 +68,14 @@ class HttpServerTelemetry:
             "http.server.active_requests", callbacks=[self._observe_active], unit="{request}",
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
-        self.excluded = re.compile("|".join(f"(?:{p})" for p in excluded_urls)).search if excluded_urls else None
+        self.excluded = excluded.search if excluded is not None else None
+        self.request_headers, self.response_headers = header_captures
         self.security = security
         self.errors = errors
         self.on_started = on_started
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_attrs: dict[tuple, dict] = {}
+        self.routes = RouteTemplates()
 
     def active_counter(self, method: str, scheme: str) -> list:
         """The one-element list holding the in-flight count of (method, scheme)."""
@@ -137,6 +127,9 @@ class ServerTelemetryMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or SCOPE_KEY in scope:
+            if scope["type"] == "websocket" and SCOPE_KEY not in scope:
+                await serve_websocket(self.app, scope, receive, send, self.telemetry, SCOPE_KEY)
+                return
             if scope["type"] == "lifespan" and self.telemetry.on_started is not None:
                 await self.app(scope, receive, self._watch_startup(send))
                 return
@@ -144,8 +137,12 @@ class ServerTelemetryMiddleware:
             return
         telemetry = self.telemetry
         path = scope["path"]
-        if telemetry.excluded is not None and telemetry.excluded(path):
-            await self.app(scope, receive, send)
+        if telemetry.excluded is not None and is_excluded(telemetry.excluded, scope):
+            excluded_token = current_request.set(EXCLUDED)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                current_request.reset(excluded_token)
             return
         start = perf_counter()
         raw_method = scope["method"]
@@ -190,6 +187,8 @@ class ServerTelemetryMiddleware:
             attributes["user_agent.original"] = user_agent.decode("latin-1")
         if version is not None:
             attributes["network.protocol.version"] = version
+        if telemetry.request_headers is not None:
+            attributes.update(telemetry.request_headers.attributes(scope["headers"]))
 
         parent = propagate.extract(carrier, getter=_GETTER) if carrier is not None else None
         span = telemetry.tracer.start_span(method if method != "_OTHER" else "HTTP",
@@ -200,15 +199,19 @@ class ServerTelemetryMiddleware:
         entry_root = scope.get("root_path", "")
         facts = RequestFacts(
             request_id=clean_request_id(request_id.decode("latin-1")) if request_id is not None else None,
-            method=method, client_address=client_address, scope=scope, entry_root_path=entry_root)
+            method=method, client_address=client_address, scope=scope, entry_root_path=entry_root,
+            app=scope.get("app"), templates=telemetry.routes)
         facts_token = current_request.set(facts)
         in_flight = telemetry.active_counter(method, scheme)
         in_flight[0] += 1
         status_holder = [0]
+        response_headers = telemetry.response_headers
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+                if response_headers is not None and span.is_recording():
+                    span.set_attributes(response_headers.attributes(message.get("headers", ())))
             await send(message)
 
         failure: str | None = None
@@ -221,11 +224,11 @@ class ServerTelemetryMiddleware:
             if span.is_recording():
                 span.record_exception(exc)
             if telemetry.errors is not None:
-                telemetry.errors.unhandled(exc, method, route_template(scope, entry_root), path)
+                telemetry.errors.unhandled(exc, method, facts.current_route(), path)
             raise
         finally:
             status = status_holder[0]
-            route = route_template(scope, entry_root)
+            route = facts.current_route()
             facts.route = route
             if (status == 401 or status == 403) and telemetry.security is not None and not facts.security_events:
                 telemetry.security.event("auth_failure" if status == 401 else "authz_denied")

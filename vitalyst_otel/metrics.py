@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
 from vitalyst_otel.export.guard import exporter_for
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 from vitalyst_otel.views import cap_reader, capped, reader_limits
 
 EXEMPLAR_FILTERS = {
@@ -31,13 +31,13 @@ def prometheus_reader(cap: int):
 
 
 def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
-                         views=(), extra_reader=None) -> tuple[MeterProvider, object | None]:
+                         extra_reader=None) -> tuple[MeterProvider, object | None]:
     cap = settings.metric_cardinality_limit
     readers = [extra_reader] if extra_reader is not None else []
     if extra_reader is not None:
         cap_reader(extra_reader, cap)
     prometheus = None
-    for name in settings.metrics_exporters:
+    for name in settings.metrics_exporter:
         if name == "prometheus":
             prometheus = prometheus_reader(cap)
             readers.append(prometheus)
@@ -49,16 +49,16 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             closers.append(exporter)
         readers.append(PeriodicExportingMetricReader(
             exporter,
-            export_interval_millis=settings.metric_export_interval_ms,
-            export_timeout_millis=settings.metric_export_timeout_ms,
+            export_interval_millis=settings.metric_export_interval,
+            export_timeout_millis=settings.metric_export_timeout,
             cardinality_limits=reader_limits(cap),
         ))
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,
-        exemplar_filter=EXEMPLAR_FILTERS[settings.exemplar_filter](),
+        exemplar_filter=EXEMPLAR_FILTERS[settings.metrics_exemplar_filter](),
         shutdown_on_exit=False,
-        views=capped([*settings.views, *views], cap),
+        views=capped(settings.views, cap),
     )
     return provider, prometheus
 

@@ -71,7 +71,8 @@ class Redactor:
     def value(self, key: str, value: Any) -> Any:
         """``value`` with every sensitive key masked, recursively through mappings and lists."""
         if self.is_sensitive(key):
-            return MASK
+            # An array attribute stays an array (http.request.header.authorization: ["[REDACTED]"]).
+            return tuple(MASK for _ in value) if isinstance(value, (list, tuple)) else MASK
         if key in URL_KEYS and isinstance(value, str):
             return self.url(value)
         if key in QUERY_ATTRIBUTE_KEYS and isinstance(value, str):

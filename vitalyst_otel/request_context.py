@@ -18,17 +18,20 @@ class RequestFacts:
     security_events: int = 0
     scope: dict | None = None
     entry_root_path: str = ""
+    app: object = None
+    templates: object = None  # vitalyst_otel.http.route_template.RouteTemplates
 
     def current_route(self) -> str | None:
         """The route template, once routing has matched one."""
-        if self.route is None and self.scope is not None:
-            from vitalyst_otel.http_server import route_template
-
-            return route_template(self.scope, self.entry_root_path)
+        if self.route is None and self.scope is not None and self.templates is not None:
+            return self.templates.resolve(self.scope, self.app, self.entry_root_path)
         return self.route
 
 
 current_request: ContextVar[RequestFacts | None] = ContextVar("vitalyst_request", default=None)
+# Current while an excluded request is served, so its access log line is dropped by the same
+# decision that kept its span and metrics out.
+EXCLUDED = RequestFacts()
 
 
 def clean_request_id(value: str | None) -> str | None:

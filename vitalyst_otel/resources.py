@@ -2,23 +2,25 @@
 
 Host and process runtime always; then the detectors of OTEL_EXPERIMENTAL_RESOURCE_DETECTORS
 (by default ours, which read only the environment and local files: Kubernetes, container id,
-AWS, GCP, Azure; see :mod:`vitalyst_otel.resource_detectors`): no network call at start-up. ``service.instance.id`` comes from the SDK's process-dependent detector, which the
-SDK providers re-run after ``fork()``, so every prefork worker reports its own instance.
+AWS, GCP, Azure; see :mod:`vitalyst_otel.resource_detectors`): no network call at start-up.
+``service.instance.id`` comes from the SDK's process-dependent detector, which the SDK providers re-run after ``fork()``, so every prefork worker reports its own instance.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 import sys
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 
 from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
 
 from vitalyst_otel.resource_detectors import detect
-from vitalyst_otel.settings import Settings
 
 DISTRO_NAME = "vitalyst-otel"
+
 
 def distribution_version(name: str) -> str | None:
     try:
@@ -27,7 +29,7 @@ def distribution_version(name: str) -> str | None:
         return None
 
 
-def build_resource(settings: Settings) -> Resource:
+def build_resource(configured: Mapping[str, str], service_name: str, detectors: Iterable[str] = ()) -> Resource:
     attributes: dict[str, str | int] = {
         "telemetry.sdk.language": "python",
         "telemetry.sdk.name": "opentelemetry",
@@ -40,12 +42,44 @@ def build_resource(settings: Settings) -> Resource:
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": platform.python_version(),
     }
-    detected = detect(settings.resource_detectors)
-    attributes.update(detected.attributes)
-    attributes.update(settings.resource_attributes)
+    attributes.update(detect(detectors).attributes)
+    attributes.update(configured)
     if "service.version" not in attributes:
-        version = distribution_version(settings.service_name)
+        version = distribution_version(service_name)
         if version:
             attributes["service.version"] = version
     instance = ServiceInstanceIdResourceDetector().detect()
     return instance.merge(Resource(attributes))
+
+
+_SERVERS = {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "opentelemetry-instrument"}
+
+
+def guess_service_name(argv: list[str] | None = None, main_module: str | None = None) -> str:
+    """The distribution (or module) the program runs, so a service is never ``unknown_service``:
+    ``uvicorn shop.api:app`` -> the distribution providing ``shop`` (or ``shop``),
+    ``python -m vitalyst_otel.demo`` -> vitalyst-otel, ``python tool.py`` -> tool."""
+    if argv is None:
+        argv = list(sys.argv)
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        main_module = spec.name if spec is not None and spec.name else None
+    program = os.path.basename(argv[0]).removesuffix(".py") if argv else ""
+    module = None
+    if program in _SERVERS or (main_module or "").split(".")[0] in _SERVERS:
+        for arg in argv[1:]:
+            if ":" in arg and not arg.startswith("-") and "/" not in arg:
+                module = arg.split(":")[0].split(".")[0]
+                break
+    elif main_module:
+        module = main_module.split(".")[0]
+    elif program not in ("", "-c", "-m"):
+        module = program
+    if not module or module in ("__main__", "python", "python3"):
+        return "python-service"
+    try:
+        dists = metadata.packages_distributions().get(module)
+        if dists:
+            return dists[0]
+    except Exception:  # pragma: no cover - metadata of a broken environment
+        pass
+    return module.replace("_", "-")

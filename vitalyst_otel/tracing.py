@@ -9,11 +9,11 @@ from vitalyst_otel.export.console import CompactConsoleSpanExporter
 from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
 from vitalyst_otel.export.span_processor import QueueSpanProcessor
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 
 def build_sampler(settings: Settings) -> sampling.Sampler:
-    ratio = settings.sampler_ratio
+    ratio = settings.traces_sampler_arg
     return {
         "always_on": lambda: sampling.ALWAYS_ON,
         "always_off": lambda: sampling.ALWAYS_OFF,
@@ -21,27 +21,22 @@ def build_sampler(settings: Settings) -> sampling.Sampler:
         "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
         "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
         "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
-    }[settings.sampler]()
+    }[settings.traces_sampler]()
 
 
 def build_span_limits(settings: Settings) -> SpanLimits:
-    limits = settings.limits
-    count = limits.attribute_count if limits.attribute_count is not None else 128
-
     def length(value):
         return SpanLimits.UNSET if value is None else value
 
     return SpanLimits(
-        max_attributes=count,
-        max_events=limits.span_event_count if limits.span_event_count is not None else 128,
-        max_links=limits.span_link_count if limits.span_link_count is not None else 128,
-        max_span_attributes=limits.span_attribute_count if limits.span_attribute_count is not None else count,
-        max_event_attributes=limits.event_attribute_count if limits.event_attribute_count is not None else count,
-        max_link_attributes=limits.link_attribute_count if limits.link_attribute_count is not None else count,
-        max_attribute_length=length(limits.attribute_value_length),
-        max_span_attribute_length=length(
-            limits.span_attribute_value_length if limits.span_attribute_value_length is not None
-            else limits.attribute_value_length),
+        max_attributes=settings.attribute_count_limit,
+        max_events=settings.span_event_count_limit,
+        max_links=settings.span_link_count_limit,
+        max_span_attributes=settings.span_attribute_count_limit,
+        max_event_attributes=settings.event_attribute_count_limit,
+        max_link_attributes=settings.link_attribute_count_limit,
+        max_attribute_length=length(settings.attribute_value_length_limit),
+        max_span_attribute_length=length(settings.span_attribute_value_length_limit),
     )
 
 
@@ -50,8 +45,7 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, stat
     """``extra_exporter`` (the test capture) gets every span synchronously, redacted like the rest."""
     provider = TracerProvider(sampler=build_sampler(settings), resource=resource,
                               span_limits=build_span_limits(settings), shutdown_on_exit=False)
-    batch = settings.span_batch
-    for name in settings.traces_exporters:
+    for name in settings.traces_exporter:
         if name == "console":
             exporter, on_full = CompactConsoleSpanExporter(), None
         else:
@@ -59,8 +53,8 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, stat
             on_full = (lambda status: lambda items: status.dropped(len(items)))(statuses["traces"])
         closers.append(exporter)
         provider.add_span_processor(QueueSpanProcessor(BatchQueue(
-            [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=batch.max_queue_size,
-            max_batch=batch.max_export_batch_size, delay_s=batch.schedule_delay_ms / 1000,
+            [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=settings.bsp_max_queue_size,
+            max_batch=settings.bsp_max_export_batch_size, delay_s=settings.bsp_schedule_delay / 1000,
             on_full=on_full)))
     if extra_exporter is not None:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor

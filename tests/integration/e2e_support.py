@@ -209,7 +209,15 @@ def collector_component(name: str, binary: Path, files: list[str], ports: dict[s
     argv = [str(binary)]
     for f in files:
         argv += ["--config", str(root / "collector" / f)]
-    env = {
+    env = {**loopback_env(ports, state / f"{name}-queue"), **extra}
+    return Component(name, argv, f"http://{HOST}:{ports['http']}", f"http://{HOST}:{ports['health']}/", env=env)
+
+
+def loopback_env(ports: dict[str, int], queue_dir: Path) -> dict[str, str]:
+    """The variables that put a collector's listeners on the given loopback ports."""
+    from devstack.stack import HOST
+
+    return {
         "VITALYST_OTLP_GRPC_ENDPOINT": f"{HOST}:{ports['grpc']}",
         "VITALYST_OTLP_HTTP_ENDPOINT": f"{HOST}:{ports['http']}",
         "VITALYST_OTELCOL_HEALTH_ENDPOINT": f"{HOST}:{ports['health']}",
@@ -218,10 +226,8 @@ def collector_component(name: str, binary: Path, files: list[str], ports: dict[s
         "VITALYST_OTELCOL_PPROF_ENDPOINT": f"{HOST}:{ports['pprof']}",
         "VITALYST_OTELCOL_ZPAGES_ENDPOINT": f"{HOST}:{ports['zpages']}",
         "VITALYST_PROMETHEUS_EXPORTER_ENDPOINT": f"{HOST}:{ports['prometheus']}",
-        "VITALYST_OTELCOL_STORAGE_DIR": str(state / f"{name}-queue"),
-        **extra,
+        "VITALYST_OTELCOL_STORAGE_DIR": str(queue_dir),
     }
-    return Component(name, argv, f"http://{HOST}:{ports['http']}", f"http://{HOST}:{ports['health']}/", env=env)
 
 
 def collector_metric(metrics_port: int, prefix: str) -> float:

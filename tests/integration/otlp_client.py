@@ -61,11 +61,15 @@ def logs_request(trace_ids: list[bytes], service: str = "raw-client", body_bytes
     return request.SerializeToString()
 
 
-def metrics_request(name: str = "raw.client.value", value: float = 1.0, service: str = "raw-client") -> bytes:
-    """One ExportMetricsServiceRequest with one gauge data point."""
+def metrics_request(name: str = "raw.client.value", value: float = 1.0, service: str = "raw-client",
+                    resource: dict[str, str] | None = None) -> bytes:
+    """One ExportMetricsServiceRequest with one gauge data point; ``resource`` replaces the
+    default resource attributes."""
     point = NumberDataPoint(time_unix_nano=time.time_ns(), as_double=value)
+    own = Resource(attributes=[KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in resource.items()]) \
+        if resource else _resource(service)
     request = ExportMetricsServiceRequest(resource_metrics=[ResourceMetrics(
-        resource=_resource(service), scope_metrics=[ScopeMetrics(metrics=[
+        resource=own, scope_metrics=[ScopeMetrics(metrics=[
             Metric(name=name, unit="1", gauge=Gauge(data_points=[point]))])])])
     return request.SerializeToString()
 

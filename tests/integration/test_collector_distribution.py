@@ -19,6 +19,12 @@ RELEASE = "v0.148.0"
 # The environment an operator must add for a combination (fail-closed overlays).
 AUTH_ENV = {"VITALYST_OTLP_BEARER_TOKEN": "test-token"}
 TLS_ENV = {"VITALYST_OTLP_TLS_CERT_FILE": "/etc/ssl/otlp.crt", "VITALYST_OTLP_TLS_KEY_FILE": "/etc/ssl/otlp.key"}
+# Kubernetes (deploy/helm): the node name from the downward API, the gateways' headless Service,
+# and a kubeconfig standing in for the pod's service account (tests/support/kubeconfig-stand-in.yaml).
+K8S_ENV = {"K8S_NODE_NAME": "node-1", "VITALYST_GATEWAY_SERVICE": "gateway.observability",
+           "VITALYST_K8S_AUTH_TYPE": "kubeConfig",
+           "KUBECONFIG": str(ROOT / "tests" / "support" / "kubeconfig-stand-in.yaml")}
+REMOTE_WRITE_ENV = {"VITALYST_REMOTE_WRITE_ENDPOINT": "http://prometheus:9090/api/v1/write"}
 
 # Every configuration we ship: a base file plus overlays, and the environment it needs.
 SHIPPED = [
@@ -32,13 +38,24 @@ SHIPPED = [
     (("gateway.yaml", "overlays/otlp-tls.yaml"), TLS_ENV),
     (("config.yaml", "overlays/to-gateway.yaml", "overlays/otlp-auth.yaml", "overlays/otlp-tls.yaml"),
      {**AUTH_ENV, **TLS_ENV}),
+    (("config.yaml", "overlays/k8s-metadata.yaml", "overlays/memory-from-limit.yaml"), K8S_ENV),
+    (("config.yaml", "overlays/to-gateway.yaml", "overlays/to-gateway-k8s.yaml"), K8S_ENV),
+    (("config.yaml", "overlays/k8s-metadata.yaml", "overlays/memory-from-limit.yaml", "overlays/to-gateway.yaml",
+      "overlays/to-gateway-k8s.yaml", "overlays/remote-write.yaml", "overlays/otlp-auth.yaml"),
+     {**K8S_ENV, **REMOTE_WRITE_ENV, **AUTH_ENV}),
+    (("gateway.yaml", "overlays/memory-from-limit.yaml"), {}),
+    (("config.yaml", "overlays/remote-write.yaml"), REMOTE_WRITE_ENV),
 ]
 
 # Upstream bug in this release (open-telemetry/opentelemetry-collector#14682, fixed after
 # v0.148): `components` hides every factory that has a deprecated type alias, so the otlp_grpc
-# exporter (alias "otlp") is in the binary but not in that listing. config.yaml's validation
-# below proves it is there. Drop this when the pinned release has the fix.
-HIDDEN_BY_COMPONENTS_BUG = {"exporters": {"otlp_grpc": "go.opentelemetry.io/collector/exporter/otlpexporter"}}
+# exporter (alias "otlp") and the k8s_attributes processor (alias "k8sattributes") are in the
+# binary but not in that listing. The validation of the configs that use them proves they are
+# there. Drop this when the pinned release has the fix.
+HIDDEN_BY_COMPONENTS_BUG = {
+    "exporters": {"otlp_grpc": "go.opentelemetry.io/collector/exporter/otlpexporter"},
+    "processors": {"k8s_attributes": "github.com/open-telemetry/opentelemetry-collector-contrib/processor/k8sattributesprocessor"},
+}
 
 
 def _validate(binary: Path, files: tuple[str, ...], env: dict[str, str],

@@ -74,6 +74,21 @@ def instance_ids(receiver: OtlpReceiver, route: str) -> set[str]:
             if attrs(span.attributes).get("http.route") == route}
 
 
+def all_instances(receiver: OtlpReceiver) -> set[str]:
+    """Every service.instance.id that sent anything: spans, metrics or log records."""
+    received = receiver.received
+    return {resource.get("service.instance.id") for resource, _ in
+            (*received.spans(), *received.metrics(), *received.log_records())}
+
+
+def settle_instances(receiver: OtlpReceiver, expected: int) -> set[str]:
+    """Wait until ``expected`` instances reported, then a few more export intervals, so that a
+    process which should not export (a supervisor, a resource tracker) has had time to."""
+    receiver.wait_for(lambda r: len(all_instances(receiver)) >= expected)
+    time.sleep(2.0)
+    return all_instances(receiver)
+
+
 def launcher(*argv: str) -> list[str]:
     return [str(BIN / "opentelemetry-instrument"), *argv]
 
@@ -128,9 +143,11 @@ def test_gunicorn_workers_each_report_their_own_instance(preload):
             assert receiver.wait_for(lambda r: len({res["service.instance.id"] for res, m in r.metrics()
                                                     if m.name == "http.server.request.duration"}) >= 2)
             assert receiver.wait_for(lambda r: len({res["service.instance.id"] for res, _ in r.log_records()}) >= 2)
+            instances = settle_instances(receiver, 2)
         finally:
             out, err, stop_seconds = server.stop()
     assert len(instance_ids(receiver, "/whoami")) == 2
+    assert len(instances) == 2, "the master must export nothing"
     gunicorn_lines = [json.loads(line) for line in out.splitlines() if '"gunicorn.error"' in line]
     assert any("Booting worker" in line["message"] for line in gunicorn_lines)
     assert stop_seconds < 15
@@ -146,6 +163,26 @@ def test_uvicorn_workers_under_the_launcher_each_report_their_own_instance():
             pids = {r.json()["pid"] for r in hammer(server.base, "/whoami", 80)}
             assert len(pids) == 2
             assert receiver.wait_for(lambda r: len(instance_ids(receiver, "/whoami")) == 2)
+            instances = settle_instances(receiver, 2)
         finally:
             server.stop()
     assert len(instance_ids(receiver, "/whoami")) == 2
+    assert len(instances) == 2, "neither the supervisor nor the resource tracker may export"
+
+
+@pytest.mark.parametrize("way", ["launcher", "configure"])
+def test_uvicorn_reload_exports_from_the_serving_process_only(way):
+    port = free_port()
+    argv = [str(BIN / "uvicorn"), "tests.support.prefork_app:app", "--reload", "--reload-dir", "tests/support",
+            "--port", str(port)]
+    with OtlpReceiver() as receiver:
+        server = Server(launcher(*argv) if way == "launcher" else argv, port,
+                        {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint})
+        try:
+            served_by = {r.json()["pid"] for r in hammer(server.base, "/whoami", 10)}
+            assert receiver.wait_for(lambda r: len(instance_ids(receiver, "/whoami")) == 1)
+            instances = settle_instances(receiver, 1)
+        finally:
+            server.stop()
+    assert len(served_by) == 1 and server.process.pid not in served_by  # the reloader serves nothing
+    assert len(instances) == 1, "the reloader may not export"

@@ -8,7 +8,8 @@ from vitalyst_otel import audit
 from vitalyst_otel.audit import AuditTrail
 from vitalyst_otel.export.otlp import OtlpLogExporter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import DEFAULT_REDACT_KEYS, OtlpSettings
+from vitalyst_otel.config import OtlpSettings
+from vitalyst_otel.config.variables import DEFAULT_REDACT_KEYS
 
 
 def closed_port_exporter() -> OtlpLogExporter:

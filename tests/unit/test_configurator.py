@@ -26,7 +26,7 @@ def test_bad_configuration_is_reported_once_each_and_the_app_runs_on_fallbacks()
         handle = vitalyst_otel.configure()
         with trace.get_tracer("t").start_as_current_span("work") as span:
             print("RECORDING", span.is_recording())
-        print("TRACES", handle.settings.traces_exporters, handle.settings.otlp["traces"].endpoint)
+        print("TRACES", handle.settings.traces_exporter, handle.settings.otlp["traces"].endpoint)
         print("HEADERS", dict(handle.settings.otlp["traces"].headers))
         print("FAILED_STEPS", handle.failed_steps)
     """, OTEL_TRACES_EXPORTER="bogus", OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318", OTEL_TRACES_SAMPLER_ARG="x",

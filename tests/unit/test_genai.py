@@ -4,12 +4,11 @@ talks to the fake model server (tests/support/fake_model_server.py, a stand-in f
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from vitalyst_otel import genai, meters
+from vitalyst_otel.config import Settings
 from vitalyst_otel.configurator import current
 from tests.support.fake_model_server import INPUT_TOKENS, OUTPUT_TOKENS, RESPONSE_MODEL, FakeModelServer
 
@@ -71,10 +70,11 @@ def test_content_is_not_recorded_unless_capture_is_on_and_then_redacted(otel_cap
         enrichment.messages(prompt=prompt, completion="A summary.")
     (span,) = _client_spans(otel_capture)
     assert "gen_ai.input.messages" not in span.attributes and "gen_ai.output.messages" not in span.attributes
-    assert current().settings.genai_capture_content is False
+    assert current().settings.instrumentation_genai_capture_message_content is False
 
     handle = current()
-    monkeypatch.setattr(handle, "settings", dataclasses.replace(handle.settings, genai_capture_content=True))
+    monkeypatch.setattr(handle, "settings", Settings.load(
+        {"instrumentation_genai_capture_message_content": True}, environ={}))
     otel_capture.clear()
     with meters.track_enrichment(model="m-content") as enrichment:
         enrichment.messages(prompt=prompt, completion="A summary.")
@@ -85,15 +85,16 @@ def test_content_is_not_recorded_unless_capture_is_on_and_then_redacted(otel_cap
 
 
 def test_capture_setting_accepts_the_contrib_values():
-    from vitalyst_otel.settings import Settings
-
     def load(value):
         return Settings.load({}, environ={"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value})
 
-    assert load("true").genai_capture_content and load("span_and_event").genai_capture_content
-    assert not load("event_only").genai_capture_content and not load("false").genai_capture_content
+    def capture(value):
+        return load(value).instrumentation_genai_capture_message_content
+
+    assert capture("true") and capture("span_and_event")
+    assert not capture("event_only") and not capture("false")
     bad = load("yes-please")
-    assert not bad.genai_capture_content
+    assert not bad.instrumentation_genai_capture_message_content
     assert [p.variable for p in bad.problems] == ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"]
 
 

@@ -99,7 +99,7 @@ def test_series_per_instrument_are_capped_by_the_view():
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
     from vitalyst_otel.metrics import build_meter_provider
-    from vitalyst_otel.settings import Settings
+    from vitalyst_otel.config import Settings
 
     settings = Settings.load({"metrics_exporter": "none"}, environ={"VITALYST_METRIC_CARDINALITY_LIMIT": "50"})
     reader = InMemoryMetricReader()

@@ -1,7 +1,7 @@
 import pytest
 
 from vitalyst_otel.redaction import MASK, Redactor
-from vitalyst_otel.settings import DEFAULT_REDACT_KEYS
+from vitalyst_otel.config.variables import DEFAULT_REDACT_KEYS
 
 SECRET = "s3cr3t-VALUE-42"
 

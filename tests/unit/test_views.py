@@ -6,14 +6,14 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import View
 
 from vitalyst_otel.metrics import build_meter_provider
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 
-def provider_with(extra_views=(), cap="50", **overrides):
-    settings = Settings.load({"metrics_exporter": "none", **overrides},
+def provider_with(views=(), cap="50"):
+    settings = Settings.load({"metrics_exporter": "none", "views": list(views)},
                              environ={"VITALYST_METRIC_CARDINALITY_LIMIT": cap})
     reader = InMemoryMetricReader()
-    provider, _ = build_meter_provider(settings, None, {}, [], views=extra_views, extra_reader=reader)
+    provider, _ = build_meter_provider(settings, None, {}, [], extra_reader=reader)
     return settings, provider, reader
 
 
@@ -25,7 +25,7 @@ def streams(reader) -> dict:
 def test_a_rename_and_an_attribute_drop_replace_the_stream_and_the_cap_still_holds():
     views = [View(instrument_name="graph.lookups", name="vitalyst.graph.lookups"),
              View(instrument_name="http.calls", attribute_keys={"http.request.method"})]
-    settings, provider, reader = provider_with(extra_views=views)
+    settings, provider, reader = provider_with(views=views)
     meter = provider.get_meter("t")
     lookups, calls, other = (meter.create_counter(n) for n in ("graph.lookups", "http.calls", "unbounded"))
     for i in range(200):
@@ -55,7 +55,7 @@ def test_views_from_settings_apply_and_bad_items_are_one_problem():
 def test_a_view_limit_above_the_cap_is_lowered(caplog):
     views = [View(instrument_name="wide", aggregation_cardinality_limit=10_000)]
     with caplog.at_level(logging.WARNING, logger="vitalyst_otel"):
-        _, provider, reader = provider_with(extra_views=views, cap="20")
+        _, provider, reader = provider_with(views=views, cap="20")
     counter = provider.get_meter("t").create_counter("wide")
     for i in range(100):
         counter.add(1, {"k": str(i)})

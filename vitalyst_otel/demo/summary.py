@@ -20,10 +20,10 @@ async def collect(base_url: str, results: Counter) -> str:
     handle = vitalyst_otel.current()
     if handle is not None:
         s = handle.settings
-        lines.append(f"traces  -> {', '.join(s.traces_exporters) or 'none'} (one JSON line per span on stderr)"
-                     if s.traces_exporters == ("console",) else f"traces  -> {', '.join(s.traces_exporters) or 'none'}")
+        lines.append(f"traces  -> {', '.join(s.traces_exporter) or 'none'} (one JSON line per span on stderr)"
+                     if s.traces_exporter == ("console",) else f"traces  -> {', '.join(s.traces_exporter) or 'none'}")
         lines.append(f"logs    -> JSON lines on stdout (audit, security, errors, access) + "
-                     f"OTLP: {', '.join(s.logs_exporters) or 'none'}")
+                     f"OTLP: {', '.join(s.logs_exporter) or 'none'}")
         for signal, status in sorted(handle.statuses.items()):
             snap = status.snapshot()
             lines.append(f"  export of {signal}: {'ok' if snap.healthy else 'FAILING'} to {snap.endpoint}")

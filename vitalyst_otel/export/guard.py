@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from vitalyst_otel.export.status import ExportStatus
 from vitalyst_otel.redaction import MASK, QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 _log = logging.getLogger("vitalyst_otel")
 
@@ -84,7 +84,7 @@ def _grpc_exporter(signal: str, settings: Settings, status: ExportStatus):
 
         from vitalyst_otel.export.otlp import TEMPORALITY
 
-        inner = OTLPMetricExporter(preferred_temporality=TEMPORALITY[settings.metrics_temporality], **kwargs)
+        inner = OTLPMetricExporter(preferred_temporality=TEMPORALITY[settings.exporter_otlp_metrics_temporality_preference], **kwargs)
         return _GrpcMetricGuard(inner, status, MetricExportResult.SUCCESS, MetricExportResult.FAILURE)
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     from opentelemetry.sdk._logs.export import LogRecordExportResult
@@ -116,16 +116,13 @@ def exporter_for(signal: str, settings: Settings, statuses: dict):
                 "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: pip install "
                 "'vitalyst-otel[grpc]'. %s are sent over http/protobuf to %s instead.",
                 signal, config.endpoint.replace(":4317", ":4318"))
-            from dataclasses import replace
-
-            endpoint = config.endpoint.replace(":4317", ":4318").rstrip("/") + f"/v1/{signal}"
-            config = replace(config, protocol="http/protobuf", endpoint=endpoint)
-            status.endpoint = endpoint
+            config = settings.otlp_over_http(signal)
+            status.endpoint = config.endpoint
     if signal == "traces":
         return OtlpSpanExporter(config, status)
     if signal == "metrics":
-        return OtlpMetricExporter(config, settings.metrics_temporality,
-                                  settings.metrics_histogram_aggregation, status)
+        return OtlpMetricExporter(config, settings.exporter_otlp_metrics_temporality_preference,
+                                  settings.exporter_otlp_metrics_default_histogram_aggregation, status)
     return OtlpLogExporter(config, status)
 
 
@@ -153,7 +150,7 @@ class RedactingSpanExporter(SpanExporter):
         cleaned = {}
         for key, value in attributes.items():
             if self.redactor.is_sensitive(key):
-                cleaned[key] = MASK
+                cleaned[key] = self.redactor.value(key, value)
             elif isinstance(value, str) and self._needs(key):
                 cleaned[key] = self.redactor.value(key, value)
             else:

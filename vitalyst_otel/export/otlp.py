@@ -7,6 +7,7 @@ line when an outage starts and one when it ends.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 
@@ -34,7 +35,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from vitalyst_otel.export import encoder
 from vitalyst_otel.export.http import OtlpHttpSender
 from vitalyst_otel.export.status import ExportStatus
-from vitalyst_otel.settings import OtlpSettings
+from vitalyst_otel.config import OtlpSettings
 
 _log = logging.getLogger("vitalyst_otel.export")
 
@@ -50,10 +51,13 @@ class _Exporting:
         self.status = status or ExportStatus(self.signal, config.endpoint)
         self._deadline: float | None = None
         self._shutdown = False
+        self.muted_pid: int | None = None  # a forking master's pid: its forks export, it does not
 
     def _send(self, encode, batch, count: int, deadline: float | None = None) -> bool:
         if self._shutdown:
             return False
+        if self.muted_pid is not None and self.muted_pid == os.getpid():
+            return True
         try:
             body = encode(batch)
         except Exception as exc:  # an encoding bug must not take the worker thread down

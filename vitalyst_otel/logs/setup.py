@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.request_context import EXCLUDED, current_request
+from vitalyst_otel.config import Settings
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -51,7 +52,8 @@ class AccessLogFilter(logging.Filter):
             return True
         client, method, full_path, version, status = args
         path, _, query = str(full_path).partition("?")
-        if self.excluded is not None and self.excluded.search(path):
+        facts = current_request.get()  # the access line is written inside the request's context
+        if facts is EXCLUDED or (self.excluded is not None and self.excluded.search(path)):
             return False
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
@@ -64,6 +66,9 @@ class AccessLogFilter(logging.Filter):
         fields["url.path"] = path
         fields["http.response.status_code"] = status
         fields["network.protocol.version"] = version
+        route = facts.current_route() if facts is not None else None
+        if route is not None:
+            fields["http.route"] = route
         return True
 
 
@@ -97,8 +102,7 @@ class LoggingSetup:
                     if not getattr(handler, TAG, False):
                         logger.removeHandler(handler)
                 logger.propagate = True
-        excluded = (re.compile("|".join(f"(?:{p})" for p in self.settings.excluded_urls))
-                    if self.settings.excluded_urls else None)
+        excluded = self.settings.excluded_paths
         for name in ACCESS_LOGGERS:
             logger = logging.getLogger(name)
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
@@ -163,16 +167,14 @@ def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup
 
 
 def _file_handler(settings: Settings, redactor: Redactor) -> logging.Handler:
-    config = settings.log_file
-    assert config is not None
-    if config.rotation == "time":
+    if settings.log_file_rotation == "time":
         handler: logging.Handler = logging.handlers.TimedRotatingFileHandler(
-            config.path, when=config.when, backupCount=config.backup_count, utc=True, delay=True,
-            encoding="utf-8")
+            settings.log_file, when=settings.log_file_when, backupCount=settings.log_file_backup_count,
+            utc=True, delay=True, encoding="utf-8")
     else:
         handler = logging.handlers.RotatingFileHandler(
-            config.path, maxBytes=config.max_bytes, backupCount=config.backup_count, delay=True,
-            encoding="utf-8")
+            settings.log_file, maxBytes=settings.log_file_max_bytes,
+            backupCount=settings.log_file_backup_count, delay=True, encoding="utf-8")
     handler.setFormatter(JsonFormatter(service_name=settings.service_name, redactor=redactor))
     return handler
 

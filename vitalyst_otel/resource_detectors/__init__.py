@@ -25,7 +25,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 from opentelemetry.sdk.resources import Resource
 
-from vitalyst_otel.settings import DEFAULT_RESOURCE_DETECTORS
+from vitalyst_otel.config.variables import DEFAULT_RESOURCE_DETECTORS
 
 GROUP = "opentelemetry_resource_detector"
 OURS = DEFAULT_RESOURCE_DETECTORS  # the default of OTEL_EXPERIMENTAL_RESOURCE_DETECTORS

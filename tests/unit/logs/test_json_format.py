@@ -6,7 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from vitalyst_otel.logs.json_format import JsonFormatter, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import DEFAULT_REDACT_KEYS
+from vitalyst_otel.config.variables import DEFAULT_REDACT_KEYS
 
 tracer = TracerProvider().get_tracer("test")
 

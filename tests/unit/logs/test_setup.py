@@ -7,7 +7,7 @@ import textwrap
 
 from vitalyst_otel.logs.setup import AccessLogFilter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.settings import DEFAULT_REDACT_KEYS
+from vitalyst_otel.config.variables import DEFAULT_REDACT_KEYS
 
 
 def access_record(path):

@@ -8,7 +8,7 @@ from opentelemetry.sdk.resources import Resource, ResourceDetector
 
 from vitalyst_otel import resource_detectors
 from vitalyst_otel.resources import build_resource
-from vitalyst_otel.settings import Settings
+from vitalyst_otel.config import Settings
 
 RELEASE = threading.Event()
 
@@ -68,7 +68,7 @@ def test_star_runs_every_installed_detector_and_none_runs_none(monkeypatch):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
     assert dict(resource_detectors.detect(["*"]).attributes)["faas.name"] == "fn"
     settings = Settings.load({}, environ={"OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "none"})
-    assert settings.resource_detectors == () and settings.problems == ()
+    assert settings.experimental_resource_detectors == () and settings.problems == ()
 
 
 def test_resource_attributes_win_over_detected_ones(monkeypatch):
@@ -76,13 +76,14 @@ def test_resource_attributes_win_over_detected_ones(monkeypatch):
                "OTEL_RESOURCE_ATTRIBUTES": "cloud.region=eu-north-1"}
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    resource = build_resource(Settings.load({}, environ=environ))
+    settings = Settings.load({}, environ=environ)
+    resource = build_resource(settings.resource_attributes, settings.service_name, settings.experimental_resource_detectors)
     assert resource.attributes["faas.name"] == "fn" and resource.attributes["cloud.region"] == "eu-north-1"
     assert resource.attributes["service.instance.id"]
 
 
 def test_default_runs_ours_and_a_bad_value_is_one_problem():
-    assert Settings.load({}, environ={}).resource_detectors == resource_detectors.OURS
+    assert Settings.load({}, environ={}).experimental_resource_detectors == resource_detectors.OURS
     bad = Settings.load({}, environ={"OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "a b"})
     assert [p.variable for p in bad.problems] == ["OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"]
-    assert bad.resource_detectors == resource_detectors.OURS
+    assert bad.experimental_resource_detectors == resource_detectors.OURS

@@ -1,0 +1,1 @@
+"""HTTP server telemetry: the pieces the server middleware composes."""

@@ -1,0 +1,53 @@
+"""Library instrumentation for ``configure()``, the way the launcher does it.
+
+``opentelemetry-instrument`` loads every installed ``opentelemetry_instrumentor`` entry point
+(httpx, requests, sqlalchemy, redis, ...); without this, an app set up in code got none of them.
+Same rules as the launcher: OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (names, or ``*`` for none)
+is honoured, an instrumentor whose library is missing or whose versions conflict is skipped, one
+that fails is reported and skipped, and the ones we replace (distro.REPLACED_INSTRUMENTORS:
+fastapi, starlette, logging, system_metrics; asgi has no entry point) are never loaded. Under the
+launcher this does nothing: the launcher loads them itself, after the configurator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+_log = logging.getLogger("vitalyst_otel")
+
+
+def disabled_names(environ: Mapping[str, str]) -> set[str]:
+    return {name.strip() for name in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if name.strip()}
+
+
+def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """Instrument the installed libraries; returns the names of the instrumentors loaded."""
+    from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
+    from opentelemetry.util._importlib_metadata import entry_points
+
+    from vitalyst_otel.distro import REPLACED_INSTRUMENTORS, VitalystDistro
+
+    disabled = disabled_names(environ)
+    if "*" in disabled:
+        return []
+    distro = VitalystDistro()
+    loaded = []
+    for entry_point in entry_points(group="opentelemetry_instrumentor"):
+        if entry_point.name in disabled or entry_point.name in REPLACED_INSTRUMENTORS:
+            continue
+        try:
+            dist = getattr(entry_point, "dist", None)
+            conflict = get_dist_dependency_conflicts(dist) if dist is not None else None
+            if conflict:
+                _log.debug("Not instrumenting %s: %s", entry_point.name, conflict)
+                continue
+            distro.load_instrumentor(entry_point, skip_dep_check=True)
+            loaded.append(entry_point.name)
+        except ModuleNotFoundError:  # the instrumented library is not installed
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad instrumentor must not stop the others
+            _log.warning("Instrumenting %s failed (%s: %s); it runs uninstrumented.",
+                         entry_point.name, type(exc).__name__, exc)
+    return loaded
