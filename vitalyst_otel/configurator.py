@@ -166,7 +166,7 @@ def _bounded(work: Callable[[], Any], timeout: float) -> bool:
 
 def _report(handle: Telemetry) -> None:
     for problem in handle.settings.problems:
-        _log.warning("%s", problem.message())
+        _log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "%s", problem.message())
     from vitalyst_otel.doctor import find_typos
     from vitalyst_otel.variable_typos import unknown_variable_message
 

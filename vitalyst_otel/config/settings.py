@@ -117,6 +117,7 @@ class Settings:
             user = values["excluded_urls"]  # an argument beats the environment
         patterns = combine_exclusions(DEFAULT_EXCLUDED_URLS, user, values["excluded_urls_defaults"])
         views, view_problems = _views(overrides.get("views"))
+        views = (*views, *resolved.views)
         return cls(values=MappingProxyType(values),
                    otlp=MappingProxyType({signal: _otlp(values, signal) for signal in SIGNALS}),
                    excluded_paths=re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None,

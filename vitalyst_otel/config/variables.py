@@ -121,8 +121,15 @@ def _limit(name: str, what: str, default: int | None = None, inherits: str | Non
 
 
 VARIABLES: tuple[Var, ...] = (
+    Var("OTEL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file (file_format 1.x)",
+        "OpenTelemetry configuration file; when given it is the whole configuration: the environment is "
+        "read only through ${VAR} substitution in the file (docs/configuration.md#configuration-file).",
+        fallback="no configuration file"),
+    Var("OTEL_EXPERIMENTAL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file",
+        "Deprecated spelling of OTEL_CONFIG_FILE (used when that is unset).", fallback="no configuration file"),
     Var(CONFIG_FILE, None, p.optional_text, "a path to a TOML file",
-        "Config file (keys spelled as the variables); read before the defaults, after the environment.",
+        "Deprecated: our TOML config file (keys spelled as the variables), read after the environment and "
+        "before the defaults; use OTEL_CONFIG_FILE with distribution.vitalyst instead.",
         fallback="no config file"),
     Var(sdk.OTEL_SDK_DISABLED, False, p.boolean, "true, false",
         "Disable all OpenTelemetry signals; JSON logging on stdout stays on.", fallback="false (the SDK stays on)"),
