@@ -221,8 +221,7 @@ def to_variables(document: dict, known_keywords: Mapping[str, str]) -> Mapped:
     for keyword, value in extension.items():
         name = known_keywords.get(keyword)
         if name is None:
-            out.unsupported.append((f"distribution.{EXTENSION_KEY}.{keyword}", "it is ignored (the keywords are in "
-                                    "docs/configuration.md)"))
+            out.unsupported.append((f"distribution.{EXTENSION_KEY}.{keyword}", IGNORED))
         else:
             out.variables[name] = value
     return out
