@@ -126,6 +126,8 @@ def resolve(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Resolve
     from vitalyst_otel.config.declarative import file_of
 
     declarative_path, declarative_variable = file_of(environ)
+    if overrides.get("otel_config_file"):
+        declarative_path, declarative_variable = str(overrides["otel_config_file"]), "OTEL_CONFIG_FILE"
     if declarative_path:
         # The file is the configuration: the environment counts only through ${VAR} substitution.
         file_values, file_views = _read_declarative(declarative_path, declarative_variable, environ, problems)
@@ -159,7 +161,7 @@ def resolve(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Resolve
                 continue
         sources[var.name] = Source(origin, rendered)
         if var.name == CONFIG_FILE and values[var.key]:
-            problems.append(_notice(CONFIG_FILE, f"{CONFIG_FILE} is deprecated: write an OpenTelemetry configuration "
+            problems.append(_notice(f"{CONFIG_FILE} (deprecated)", f"{CONFIG_FILE} is deprecated: write an OpenTelemetry configuration "
                                                  "file (OTEL_CONFIG_FILE) with our options under distribution.vitalyst "
                                                  "(docs/configuration.md#configuration-file)."))
             file_values, file_label = _read_file(values[var.key], problems)

@@ -124,7 +124,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("OTEL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file (file_format 1.x)",
         "OpenTelemetry configuration file; when given it is the whole configuration: the environment is "
         "read only through ${VAR} substitution in the file (docs/configuration.md#configuration-file).",
-        fallback="no configuration file"),
+        fallback="no configuration file", keyword="otel_config_file"),
     Var("OTEL_EXPERIMENTAL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file",
         "Deprecated spelling of OTEL_CONFIG_FILE (used when that is unset).", fallback="no configuration file"),
     Var(CONFIG_FILE, None, p.optional_text, "a path to a TOML file",

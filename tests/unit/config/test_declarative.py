@@ -173,3 +173,10 @@ def test_the_toml_file_is_deprecated(tmp_path):
     settings = Settings.load({}, environ={"VITALYST_CONFIG_FILE": str(path)})
     assert settings.service_name == "from-toml"
     assert any("VITALYST_CONFIG_FILE is deprecated" in p.message() for p in settings.problems)
+
+
+def test_configure_can_name_the_file_too(tmp_path):
+    path = tmp_path / "otel.yaml"
+    path.write_text('file_format: "1.0"\ndistribution:\n  vitalyst:\n    log_format: text\n')
+    settings = Settings.load({"otel_config_file": str(path)}, environ={"OTEL_TRACES_EXPORTER": "console"})
+    assert settings.log_format == "text" and settings.traces_exporter == ()
