@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit bench collector jaeger tools k8s-tools stack stack-down clean
+.PHONY: demo test unit compat bench collector jaeger tools k8s-tools stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,16 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
 
-## test: the whole suite. Builds the collector and Jaeger first where Go is installed (cached).
+## test: the whole suite, then the supported-release matrix (compat). Builds the collector and
+## Jaeger first where Go is installed (cached).
 test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/compat.py
+
+## compat: unit and HTTP integration tests on the oldest/newest FastAPI and OpenTelemetry releases
+## we claim, FastAPI 0.136, and Python 3.12 and 3.13 (one cached venv each, tools/compat.py).
+compat: $(VENV)/.installed
+	$(BIN)/python tools/compat.py
 
 ## unit: the fast tests only (no servers).
 unit: $(VENV)/.installed

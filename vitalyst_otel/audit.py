@@ -9,26 +9,29 @@ Every call produces one record with a fixed schema:
 ``timestamp`` RFC 3339 UTC; ``log.type`` always ``audit``; ``actor``; ``action``; ``resource``;
 ``outcome`` (success, failure or denied); ``trace_id``/``span_id`` of the current span;
 ``request_id`` (the request's X-Request-ID, else its server span id); ``service.name``;
-``details`` (the keyword arguments, credentials masked).
+``details`` (the keyword arguments, credentials masked); ``repaired`` (only when a value could
+not be encoded as given: the fields whose lone surrogates were escaped or whose ``__str__``
+raised, see :mod:`vitalyst_otel.safe_values`; the record is kept).
 
 It is written as one JSON line on stdout (logger ``vitalyst.audit``, which ignores level
 settings) and exported as an OTLP log record with attribute ``log.type=audit``, which the
 collector routes to the audit index. Audit records are never sampled and never dropped
 silently: a record the export queue cannot take, or that the collector does not acknowledge,
-is appended to a local fallback file (VITALYST_AUDIT_FALLBACK_FILE, rotated), and the counter
-``vitalyst.audit.records`` says where every record went (export, fallback, or log_only when no
-OTLP log exporter is configured).
+is appended to a local fallback file (VITALYST_AUDIT_FALLBACK_FILE, segmented and bounded), from
+where it is sent again, in order and once, when the endpoint is back
+(:mod:`vitalyst_otel.audit_fallback`); the counter ``vitalyst.audit.records`` says where every
+record went (export, fallback, replayed, lost, or log_only when no OTLP log exporter is
+configured).
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
-import threading
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -37,48 +40,20 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
+from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.logs.bridge import BridgeRecord
-from vitalyst_otel.logs.json_format import _Clock
+from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import current_request
+from vitalyst_otel.safe_values import safe_str, sanitize
 
 OUTCOMES = ("success", "failure", "denied")
 outcomes = DeclaredValues("audit outcome", OUTCOMES)
 LOGGER = "vitalyst.audit"
 _log = logging.getLogger("vitalyst_otel")
-
-
-class FallbackFile:
-    """Append-only JSON lines, rotated by size; the place of last resort for audit records."""
-
-    def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backup_count: int = 10):
-        self.path = path
-        self._handler: logging.Handler | None = None
-        self._max_bytes, self._backup_count = max_bytes, backup_count
-        self._lock = threading.Lock()
-        self.failed = False
-
-    def write(self, lines: list[bytes]) -> bool:
-        with self._lock:
-            try:
-                if self._handler is None:
-                    directory = os.path.dirname(os.path.abspath(self.path))
-                    os.makedirs(directory, exist_ok=True)
-                    self._handler = logging.handlers.RotatingFileHandler(
-                        self.path, maxBytes=self._max_bytes, backupCount=self._backup_count, encoding="utf-8")
-                    self._handler.setFormatter(logging.Formatter("%(message)s"))
-                for line in lines:
-                    self._handler.emit(logging.makeLogRecord({"msg": line.decode()}))
-                self._handler.flush()
-                return True
-            except OSError as exc:
-                if not self.failed:
-                    self.failed = True
-                    _log.error("Audit fallback file %s is not writable (%s): audit records that cannot be "
-                               "exported are lost and counted as destination=lost.", self.path, exc)
-                return False
 
 
 def _schema_of(record) -> dict[str, Any]:
@@ -95,33 +70,78 @@ def _schema_of(record) -> dict[str, Any]:
         "span_id": f"{log_record.span_id:016x}" if log_record.span_id else None,
         "request_id": attrs.get("request_id"),
         "details": details,
+        **({"repaired": attrs["repaired"].split(",")} if attrs.get("repaired") else {}),
+        "time_unix_nano": log_record.timestamp, "trace_flags": int(log_record.trace_flags or 0),
     }
+
+
+def _record_of(line: bytes, resource, scope) -> BridgeRecord:
+    """A fallback line back as the OTLP log record it was (marked ``audit.replayed``)."""
+    entry = orjson.loads(line)
+    attributes: dict[str, Any] = {"log.type": "audit", "actor": entry["actor"], "action": entry["action"],
+                                  "resource": entry["resource"], "outcome": entry["outcome"]}
+    if entry.get("request_id"):
+        attributes["request_id"] = entry["request_id"]
+    if entry.get("repaired"):
+        attributes["repaired"] = ",".join(entry["repaired"])
+    for key, value in (entry.get("details") or {}).items():
+        attributes[f"details.{key}"] = value
+    attributes["audit.replayed"] = True
+    timestamp = entry.get("time_unix_nano") or 0
+    return BridgeRecord(
+        timestamp, time.time_ns(), SeverityNumber.INFO, "INFO",
+        f"audit {entry['action']} {entry['resource']} {entry['outcome']}", attributes,
+        int(entry["trace_id"], 16) if entry.get("trace_id") else 0,
+        int(entry["span_id"], 16) if entry.get("span_id") else 0,
+        entry.get("trace_flags", 0), resource, scope)
+
+
+@dataclass(frozen=True)
+class AuditLimits:
+    """Bounds of the trail: queue memory, field length, fallback file size (see the variables)."""
+
+    queue_max_bytes: int | None = 16 * 1024 * 1024
+    max_length: int | None = 65536
+    fallback_max_bytes: int = 10 * 1024 * 1024
+    fallback_backup_count: int = 10
+
+    @classmethod
+    def of(cls, settings) -> AuditLimits:
+        return cls(settings.export_queue_max_bytes, settings.record_max_length,
+                   settings.audit_fallback_max_bytes, settings.audit_fallback_backup_count)
 
 
 class AuditTrail:
     def __init__(self, service_name: str, redactor: Redactor, resource=None, exporters: list | None = None,
                  fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None,
-                 synchronous: bool = False, resource_of=None):
+                 synchronous: bool = False, resource_of=None, limits: AuditLimits | None = None):
         self.service_name = service_name
         self.redactor = redactor
         self.resource = resource if resource is not None else Resource.get_empty()
         meter = metrics.get_meter("vitalyst_otel", meter_provider=meter_provider)
         self.counter = meter.create_counter(
             "vitalyst.audit.records", unit="{record}",
-            description="Audit records by destination: export, fallback (file), log_only, lost.")
+            description="Audit records by destination: export, fallback (file), replayed (from the file, "
+                        "once the endpoint is back), log_only, lost.")
         self.logger = logging.getLogger(LOGGER)
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
         self._clock = _Clock()
         self.scope = InstrumentationScope(LOGGER)
-        self.fallback = FallbackFile(fallback_path)
+        self.limits = limits = limits or AuditLimits()
+        self.fallback = FallbackFile(fallback_path, limits.fallback_max_bytes, limits.fallback_backup_count)
         self.queue = None
         if exporters:
-            self.queue = BatchQueue(exporters, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
+            rebuild = lambda line: _record_of(line, self.resource, self.scope)  # noqa: E731
+            self.senders = [ReplayFirst(exporter, self.fallback, rebuild,
+                                        on_replayed=lambda n: self._count("replayed", n)) for exporter in exporters]
+            self.queue = BatchQueue(self.senders, "audit", max_queue=max_queue, max_batch=256, delay_s=1.0,
+                                    on_idle=self.senders[0].replay,
                                     on_full=lambda batch: self._to_fallback(batch, "export queue full"),
                                     on_failure=self._to_fallback,
                                     on_success=lambda batch: self._count("export", len(batch)),
-                                    synchronous=synchronous)
+                                    synchronous=synchronous, max_bytes=limits.queue_max_bytes,
+                                    size_of=log_record_size)
         if resource_of is not None:
             this = weakref.ref(self)
             os.register_at_fork(after_in_child=lambda: (t := this()) and setattr(t, "resource", resource_of()))
@@ -133,7 +153,9 @@ class AuditTrail:
 
     def _to_fallback(self, records: list, reason: str) -> None:
         lines = [orjson.dumps({**_schema_of(r), "fallback_reason": reason}, default=str) for r in records]
+        lost_before = self.fallback.lost
         self._count("fallback" if self.fallback.write(lines) else "lost", len(records))
+        self._count("lost", self.fallback.lost - lost_before)  # the oldest segment went, unsent
 
     def _install_stdout(self) -> None:
         for handler in list(self.logger.handlers):
@@ -144,22 +166,52 @@ class AuditTrail:
         handler._vitalyst_audit = True
         self.logger.addHandler(handler)
 
-    def record(self, actor: str, action: str, resource: str, outcome: str, details: dict[str, Any]) -> dict[str, Any]:
+    def record(self, actor: Any, action: Any, resource: Any, outcome: Any, details: dict[str, Any]) -> dict[str, Any]:
+        """Never raises: a value that cannot be encoded is replaced and named in ``repaired``."""
+        try:
+            return self._record(actor, action, resource, outcome, details)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not become the app's HTTP 500
+            return self._record_minimal(actor, action, resource, outcome, exc)
+
+    def _clean(self, actor, action, resource, outcome, details) -> tuple[dict[str, Any], list[str]]:
+        repaired: list[str] = []
+        max_length = self.limits.max_length
+        fields = {}
+        for name, value in (("actor", actor), ("action", action), ("resource", resource)):
+            text, bad = safe_str(value)
+            if bad:
+                repaired.append(name)
+            fields[name] = text if max_length is None else truncate(text, max_length)
+        unprintable: list[str] = []
+        printable = sanitize(details, "details", unprintable)  # finds what the redactor would render blind
+        try:
+            clean_details = self.redactor.mapping(details)
+        except Exception:  # noqa: BLE001 - an unprintable value: make it printable, then mask
+            clean_details = self.redactor.mapping(printable)
+        fields["details"] = sanitize(clean_details, "details", repaired, max_length=max_length)
+        repaired.extend(name for name in unprintable if name not in repaired)
+        fields["outcome"] = outcomes(safe_str(outcome)[0])
+        return fields, repaired
+
+    def _record(self, actor, action, resource, outcome, details) -> dict[str, Any]:
         now = time.time_ns()
         context = trace.get_current_span().get_span_context()
         facts = current_request.get()
         trace_id = f"{context.trace_id:032x}" if context.is_valid else None
         span_id = f"{context.span_id:016x}" if context.is_valid else None
         request_id = (facts.request_id if facts is not None else None) or span_id
-        clean_details = self.redactor.mapping(details)
+        fields, repaired = self._clean(actor, action, resource, outcome, details)
+        clean_details = fields["details"]
         entry = {
             "timestamp": self._clock.format(now / 1e9), "log.type": "audit",
-            "actor": self.redactor.text(str(actor)), "action": str(action),
-            "resource": self.redactor.text(str(resource)), "outcome": outcomes(outcome),
+            "actor": self.redactor.text(fields["actor"]), "action": fields["action"],
+            "resource": self.redactor.text(fields["resource"]), "outcome": fields["outcome"],
             "trace_id": trace_id, "span_id": span_id, "request_id": request_id,
             "service.name": self.service_name, "details": clean_details,
         }
-        self.logger.info(orjson.dumps(entry, default=str).decode())
+        if repaired:
+            entry["repaired"] = repaired
+        self.logger.info(one_line(orjson.dumps(entry, default=str)).decode())
         if self.queue is None:
             self._count("log_only", 1)
             return entry
@@ -169,12 +221,30 @@ class AuditTrail:
         }
         if request_id:
             attributes["request_id"] = request_id
+        if repaired:
+            attributes["repaired"] = ",".join(repaired)
         for key, value in clean_details.items():
             attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
                                             else orjson.dumps(value, default=str).decode())
         self.queue.put(BridgeRecord(
             now, now, SeverityNumber.INFO, "INFO", f"audit {entry['action']} {entry['resource']} {entry['outcome']}",
             attributes, context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
+        return entry
+
+    def _record_minimal(self, actor, action, resource, outcome, exc: Exception) -> dict[str, Any]:
+        """The last resort: the four schema fields as safe text, straight to the fallback file."""
+        entry = {"timestamp": self._clock.format(time.time()), "log.type": "audit",
+                 "actor": self.redactor.text(safe_str(actor)[0]), "action": safe_str(action)[0],
+                 "resource": self.redactor.text(safe_str(resource)[0]), "outcome": safe_str(outcome)[0],
+                 "service.name": self.service_name, "details": {},
+                 "repaired": ["details"], "fallback_reason": f"record error: {type(exc).__name__}"}
+        try:
+            line = orjson.dumps(entry)
+            self.logger.info(line.decode())
+            self._count("fallback" if self.fallback.write([line]) else "lost", 1)
+        except Exception:  # noqa: BLE001
+            _log.debug("audit record could not be written", exc_info=True)
+            self._count("lost", 1)
         return entry
 
     def shutdown(self, timeout_s: float = 5.0) -> None:

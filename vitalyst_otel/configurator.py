@@ -20,6 +20,7 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
+from vitalyst_otel import shutdown_signals
 from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
 
@@ -209,9 +210,9 @@ def _propagator(name: str):
 
         return TraceContextTextMapPropagator()
     if name == "baggage":
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        from vitalyst_otel.baggage import BoundedBaggagePropagator
 
-        return W3CBaggagePropagator()
+        return BoundedBaggagePropagator()
     if name in ("b3", "b3multi"):
         from opentelemetry.propagators.b3 import B3MultiFormat, B3SingleFormat
 
@@ -240,7 +241,8 @@ def _metrics(handle: Telemetry) -> None:
     capture = handle.capture
     provider, prometheus = build_meter_provider(handle.settings, handle.resource, handle.statuses,
                                                 handle.exporters,
-                                                extra_reader=capture.metric_reader if capture is not None else None)
+                                                extra_reader=capture.metric_reader if capture is not None else None,
+                                                redactor=handle.redactor)
     metrics.set_meter_provider(provider)
     handle.meter_provider, handle.prometheus_reader = provider, prometheus
     if prometheus is not None and not _has_starlette():
@@ -283,7 +285,9 @@ def _logs(handle: Telemetry) -> None:
 
     from vitalyst_otel.export.batch import BatchQueue
     from vitalyst_otel.export.guard import exporter_for
+    from vitalyst_otel.export.sizes import log_record_size
     from vitalyst_otel.logs.bridge import OtlpLogHandler
+    from vitalyst_otel.redaction.records import RedactingLogProcessor
 
     def exporter(name: str):
         made = (ConsoleLogRecordExporter(out=sys.stderr) if name == "console"
@@ -297,6 +301,7 @@ def _logs(handle: Telemetry) -> None:
         resource=handle.resource, shutdown_on_exit=False,
         log_record_limits=LogRecordLimits(
             max_attributes=max_attributes, max_attribute_length=LogRecordLimits.UNSET if length is None else length))
+    provider.add_log_record_processor(RedactingLogProcessor(handle.redactor))
     for name in settings.logs_exporter:
         provider.add_log_record_processor(BatchLogRecordProcessor(
             exporter(name), max_queue_size=settings.blrp_max_queue_size,
@@ -313,9 +318,11 @@ def _logs(handle: Telemetry) -> None:
     handle.log_queue = BatchQueue(
         bridge_exporters, "logs", max_queue=settings.blrp_max_queue_size,
         max_batch=settings.blrp_max_export_batch_size, delay_s=settings.blrp_schedule_delay / 1000, synchronous=handle.capture is not None,
-        on_full=(lambda items: status.dropped(len(items))) if status is not None else None)
+        on_full=(lambda items: status.dropped(len(items))) if status is not None else None,
+        max_bytes=settings.export_queue_max_bytes, size_of=log_record_size)
     tracer_provider = handle.tracer_provider
     handler = OtlpLogHandler(handle.log_queue, handle.resource, handle.redactor, max_attributes=max_attributes,
+                             max_length=min(length or settings.record_max_length, settings.record_max_length),
                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
     if handle.logging_setup is not None:
         handle.logging_setup.add_bridge(handler)
@@ -332,7 +339,7 @@ def _runtime(handle: Telemetry) -> None:
 
 def _signals(handle: Telemetry) -> None:
     from vitalyst_otel import health
-    from vitalyst_otel.audit import AuditTrail
+    from vitalyst_otel.audit import AuditLimits, AuditTrail
     from vitalyst_otel.errors import ErrorTracker, install_duplicate_filter
     from vitalyst_otel.security import SecurityMonitor
 
@@ -350,7 +357,8 @@ def _signals(handle: Telemetry) -> None:
     handle.audit = AuditTrail(settings.service_name, handle.redactor, handle.resource, audit_exporters,
                               settings.audit_fallback_file, settings.blrp_max_queue_size,
                               handle.meter_provider, synchronous=handle.capture is not None,
-                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None)
+                              resource_of=(lambda: tracer_provider.resource) if tracer_provider is not None else None,
+                              limits=AuditLimits.of(settings))
     handle.security = SecurityMonitor(handle.redactor, handle.hasher, settings.security_log_rate,
                                       handle.meter_provider)
     handle.errors = ErrorTracker(handle.meter_provider)
@@ -378,7 +386,8 @@ def _http_server(handle: Telemetry) -> None:
     handle.http = HttpServerTelemetry(handle.tracer_provider, handle.meter_provider, handle.redactor,
                                       handle.settings.excluded_paths, security=handle.security,
                                       errors=handle.errors, hasher=handle.hasher, on_started=on_started,
-                                      header_captures=captures)
+                                      header_captures=captures,
+                                      on_stopping=lambda: handle.force_flush(handle.settings.shutdown_timeout / 1000))
     handle.app_patch = AppPatch(handle.http, handle._app_routes())
     handle.app_patch.install()
 
@@ -459,7 +468,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         settings = Settings.load({}, environ={"OTEL_SDK_DISABLED": "true"})
     from vitalyst_otel.security import AddressHasher
 
-    handle = Telemetry(settings=settings, redactor=Redactor(settings.redact_keys), capture=capture,
+    handle = Telemetry(settings=settings, capture=capture,
+                       redactor=Redactor(settings.redact_keys, settings.redact_max_chars),
                        hasher=AddressHasher(settings.hash_client_ip, settings.hash_salt))
     from vitalyst_otel import process_role
 
@@ -480,6 +490,8 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
         handle.mute_this_process()
     if capture is None:
         atexit.register(handle.shutdown)
+        if not settings.sdk_disabled:
+            shutdown_signals.install(handle.shutdown)
     os.register_at_fork(after_in_child=handle.after_fork)
     return handle
 
@@ -490,7 +502,7 @@ def install_logging_only():
     from vitalyst_otel.logs.setup import install
 
     settings = Settings.load()
-    return install(settings, Redactor(settings.redact_keys))
+    return install(settings, Redactor(settings.redact_keys, settings.redact_max_chars))
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -48,9 +48,31 @@ def conflicts(settings: Settings, environ=os.environ) -> list[str]:
     if environ.get("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "").lower() == "true":
         found.append("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED=true asks the plain SDK "
                      "configurator for a log bridge; vitalyst_otel installs its own and ignores it")
-    for given, meant in find_typos(environ):
-        found.append(variable_typos.unknown_variable_message(given, meant))
     return found
+
+
+def problems(settings: Settings, environ=os.environ) -> list[str]:
+    """Every value that is not used as given, each with the signals it affects, and every
+    misspelt or unknown variable."""
+    found = []
+    for problem in settings.problems:
+        affected = affected_signals(problem.variable, settings, environ)
+        found.append(problem.message() + (f" Affects: {', '.join(affected)}." if affected else ""))
+    found.extend(variable_typos.unknown_variable_message(given, meant) for given, meant in find_typos(environ))
+    return found
+
+
+def affected_signals(variable: str, settings: Settings, environ=os.environ) -> list[str]:
+    """The OTLP signals a generic OTEL_EXPORTER_OTLP_<X> reaches: those exporting over OTLP with
+    no OTEL_EXPORTER_OTLP_<SIGNAL>_<X> of their own."""
+    prefix = "OTEL_EXPORTER_OTLP_"
+    suffix = variable[len(prefix):] if variable.startswith(prefix) else ""
+    if not suffix or suffix.split("_", 1)[0] in ("TRACES", "METRICS", "LOGS"):
+        return []
+    exporters = {"traces": settings.traces_exporter, "metrics": settings.metrics_exporter,
+                 "logs": settings.logs_exporter}
+    return [signal for signal in SIGNALS if "otlp" in exporters[signal]
+            and not environ.get(f"{prefix}{signal.upper()}_{suffix}", "").strip()]
 
 
 def find_typos(environ: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -94,6 +116,9 @@ def send_test(settings: Settings) -> dict[str, str]:
             results[signal] = "skipped (exporter is not otlp)"
             continue
         exporter = exporter_for(signal, settings, statuses)
+        begin = getattr(exporter, "begin_shutdown", None)
+        if begin is not None:  # one attempt within OTEL_EXPORTER_OTLP_*TIMEOUT: a refusal is said at once
+            begin(time.monotonic() + settings.otlp[signal].timeout_s)
         try:
             batch = _sample(signal, resource)
             outcome = exporter.export(batch)
@@ -152,14 +177,30 @@ def report(settings: Settings, send: bool = False) -> dict[str, Any]:
         "service.name source": _service_name_source(settings),
         "sdk_disabled": settings.sdk_disabled,
         "signals": signal_summary(settings),
-        "problems": [p.message() for p in settings.problems],
+        "problems": problems(settings),
         "conflicts": conflicts(settings),
         "settings": [{"variable": name, "value": value, "source": source}
                      for name, value, source in settings.describe()],
     }
     if send:
         data["send"] = send_test(settings)
+    failed = [f"{signal}: {outcome}" for signal, outcome in data.get("send", {}).items()
+              if not outcome.startswith(("accepted", "skipped"))]
+    data["verdict"] = {"ok": not data["problems"] and not failed, "problems": len(data["problems"]),
+                       "failed_sends": failed}
     return data
+
+
+def verdict_line(verdict: dict[str, Any]) -> str:
+    if verdict["ok"]:
+        return "Verdict: OK (no problems" + (", every test send accepted)" if verdict.get("sent") else ")")
+    parts = []
+    if verdict["problems"]:
+        parts.append(f"{verdict['problems']} problem(s) above")
+    if verdict["failed_sends"]:
+        parts.append(f"{len(verdict['failed_sends'])} test send(s) not accepted "
+                     f"({', '.join(f.split(':', 1)[0] for f in verdict['failed_sends'])})")
+    return "Verdict: NOT OK: " + "; ".join(parts)
 
 
 def _print_text(data: dict[str, Any], out=sys.stdout) -> None:
@@ -181,6 +222,7 @@ def _print_text(data: dict[str, Any], out=sys.stdout) -> None:
     for row in data["settings"]:
         if row["source"] != "default":
             print(f"  {row['variable']:<52} {row['value']:<40} {row['source']}", file=out)
+    print("\n" + verdict_line({**data["verdict"], "sent": "send" in data}), file=out)
 
 
 def run(send: bool = False, as_json: bool = False) -> int:
@@ -190,5 +232,4 @@ def run(send: bool = False, as_json: bool = False) -> int:
         print(json.dumps(data, indent=2))
     else:
         _print_text(data)
-    failed_send = any(not v.startswith(("accepted", "skipped")) for v in data.get("send", {}).values())
-    return 1 if (data["problems"] or failed_send) else 0
+    return 0 if data["verdict"]["ok"] else 1

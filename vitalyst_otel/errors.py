@@ -29,6 +29,10 @@ _LIBRARY_ROOTS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platst
 
 
 def error_type(exc: BaseException) -> str:
+    # A group of one (anyio's task group around a streaming response, Starlette < 0.38) is named
+    # by what went wrong, not by the wrapper.
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
     cls = type(exc)
     return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 

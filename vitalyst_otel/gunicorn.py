@@ -9,12 +9,14 @@ Every worker is its own instance: when telemetry was configured before the fork 
 with ``configure()`` at import, or the ``opentelemetry-instrument`` launcher), the SDK gives the
 worker a fresh ``service.instance.id`` and fresh export threads, and our exporters open their own
 connections. These hooks add what the fork cannot know: gunicorn's own log lines in the JSON
-shape (gunicorn installs its handlers after configuration ran) and a bounded flush when a worker
-exits.
+shape (gunicorn installs its handlers after configuration ran), our shutdown signal handler
+back in front of the worker's (the worker resets its signals after the fork), and a bounded
+flush whenever a worker or the master goes (exit, SIGINT/SIGQUIT, timeout abort).
 """
 
 from __future__ import annotations
 
+from vitalyst_otel import shutdown_signals
 from vitalyst_otel.configurator import current, install_logging_only
 
 
@@ -44,8 +46,35 @@ def post_fork(server, worker) -> None:
     _reapply_logging()
 
 
-def worker_exit(server, worker) -> None:
-    """Worker, on its way out: flush what it still holds, within VITALYST_SHUTDOWN_TIMEOUT."""
+def post_worker_init(worker) -> None:
+    """Worker, signals set up: chain our shutdown handler in front of what the worker installed
+    (uvicorn's worker resets SIGTERM to the default, which would end it without a flush)."""
+    handle = current()
+    if handle is not None:
+        shutdown_signals.install(handle.shutdown)
+
+
+def _shutdown() -> None:
     handle = current()
     if handle is not None:
         handle.shutdown()
+
+
+def worker_exit(server, worker) -> None:
+    """Worker, on its way out: flush what it still holds, within VITALYST_SHUTDOWN_TIMEOUT."""
+    _shutdown()
+
+
+def worker_int(worker) -> None:
+    """Worker, SIGINT or SIGQUIT: flush before it stops."""
+    _shutdown()
+
+
+def worker_abort(worker) -> None:
+    """Worker, SIGABRT (it ran past gunicorn's timeout): flush what it holds before it dies."""
+    _shutdown()
+
+
+def on_exit(server) -> None:
+    """Master, on its way out (``--preload`` configured it: its own log records)."""
+    _shutdown()

@@ -24,6 +24,7 @@ from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
+from vitalyst_otel.shutdown_signals import lifespan_flush
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
                            "QUERY", "TRACE"})
@@ -53,7 +54,7 @@ class HttpServerTelemetry:
 
     def __init__(self, tracer_provider=None, meter_provider=None, redactor: Redactor | None = None,
                  excluded: re.Pattern | None = None, security=None, errors=None, hasher=None,
-                 on_started=None, header_captures=(None, None)):
+                 on_started=None, header_captures=(None, None), on_stopping=None):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
         from opentelemetry import metrics
 
@@ -73,6 +74,7 @@ class HttpServerTelemetry:
         self.security = security
         self.errors = errors
         self.on_started = on_started
+        self.on_stopping = on_stopping
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_attrs: dict[tuple, dict] = {}
         self.routes = RouteTemplates()
@@ -117,11 +119,17 @@ class ServerTelemetryMiddleware:
         self.app = app
         self.telemetry = telemetry
 
-    def _watch_startup(self, send):
+    def _watch_lifespan(self, send):
+        telemetry = self.telemetry
+
         async def watching_send(message):
+            kind = message["type"]
+            if kind == "lifespan.shutdown.complete" and telemetry.on_stopping is not None:
+                # Before the server hears the app has stopped (and may re-raise its signal).
+                await lifespan_flush(telemetry.on_stopping)
             await send(message)
-            if message["type"] == "lifespan.startup.complete":
-                self.telemetry.on_started()
+            if kind == "lifespan.startup.complete" and telemetry.on_started is not None:
+                telemetry.on_started()
 
         return watching_send
 
@@ -130,8 +138,8 @@ class ServerTelemetryMiddleware:
             if scope["type"] == "websocket" and SCOPE_KEY not in scope:
                 await serve_websocket(self.app, scope, receive, send, self.telemetry, SCOPE_KEY)
                 return
-            if scope["type"] == "lifespan" and self.telemetry.on_started is not None:
-                await self.app(scope, receive, self._watch_startup(send))
+            if scope["type"] == "lifespan":
+                await self.app(scope, receive, self._watch_lifespan(send))
                 return
             await self.app(scope, receive, send)
             return
@@ -163,7 +171,7 @@ class ServerTelemetryMiddleware:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
 
-        attributes = {"http.request.method": method, "url.path": path, "url.scheme": scheme}
+        attributes = {"http.request.method": method, "url.path": telemetry.redactor.text(path), "url.scheme": scheme}
         if method != raw_method:
             attributes["http.request.method_original"] = raw_method
         query = scope.get("query_string")

@@ -31,7 +31,7 @@ def prometheus_reader(cap: int):
 
 
 def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
-                         extra_reader=None) -> tuple[MeterProvider, object | None]:
+                         extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
     cap = settings.metric_cardinality_limit
     readers = [extra_reader] if extra_reader is not None else []
     if extra_reader is not None:
@@ -53,6 +53,10 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             export_timeout_millis=settings.metric_export_timeout,
             cardinality_limits=reader_limits(cap),
         ))
+    if redactor is not None:
+        from vitalyst_otel.redaction.metrics import redact_reader
+
+        readers = [redact_reader(reader, redactor) for reader in readers]
     provider = MeterProvider(
         metric_readers=readers,
         resource=resource,

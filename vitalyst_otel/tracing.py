@@ -7,6 +7,7 @@ from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.console import CompactConsoleSpanExporter
 from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
+from vitalyst_otel.export.sizes import span_size
 from vitalyst_otel.export.span_processor import QueueSpanProcessor
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.config import Settings
@@ -55,7 +56,7 @@ def build_tracer_provider(settings: Settings, resource, redactor: Redactor, stat
         provider.add_span_processor(QueueSpanProcessor(BatchQueue(
             [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=settings.bsp_max_queue_size,
             max_batch=settings.bsp_max_export_batch_size, delay_s=settings.bsp_schedule_delay / 1000,
-            on_full=on_full)))
+            on_full=on_full, max_bytes=settings.export_queue_max_bytes, size_of=span_size)))
     if extra_exporter is not None:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 

@@ -64,10 +64,10 @@ def test_undeliverable_records_go_to_the_fallback_file_and_are_counted(otel_capt
     for i in range(25):
         trail.record("user:bo", "node.create", f"node/{i}", "success", {"token": "tok-secret"})
     trail.shutdown()
-    lines = [json.loads(l) for l in fallback.read_text().splitlines()]
-    assert sorted(l["resource"] for l in lines) == sorted(f"node/{i}" for i in range(25))
-    assert all(l["log.type"] == "audit" and l["fallback_reason"] for l in lines)
-    assert "tok-secret" not in fallback.read_text()
+    lines = [json.loads(line) for line in trail.fallback.unsent()]
+    assert sorted(line["resource"] for line in lines) == sorted(f"node/{i}" for i in range(25))
+    assert all(line["log.type"] == "audit" and line["fallback_reason"] for line in lines)
+    assert all("tok-secret" not in path.read_text() for path in fallback.parent.iterdir())
     assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 25
 
 
@@ -87,17 +87,64 @@ def test_a_full_export_queue_spills_to_the_fallback_file_not_to_nowhere(otel_cap
         trail.shutdown(3.0)
     finally:
         listener.close()
-    lines = [json.loads(line) for line in fallback.read_text().splitlines()]
+    lines = [json.loads(line) for line in trail.fallback.unsent()]
     assert sorted(line["resource"] for line in lines) == sorted(f"r/{i}" for i in range(40))  # every one
     reasons = {line["fallback_reason"] for line in lines}
     assert "export queue full" in reasons
     assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 40
 
 
-def test_the_fallback_file_rotates(tmp_path):
-    from vitalyst_otel.audit import FallbackFile
+def test_the_fallback_file_rotates_into_numbered_segments_and_stays_bounded(tmp_path, caplog):
+    from vitalyst_otel.audit_fallback import FallbackFile
 
     file = FallbackFile(str(tmp_path / "f.jsonl"), max_bytes=1000, backup_count=2)
     for i in range(100):
         assert file.write([json.dumps({"i": i, "pad": "x" * 50}).encode()])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.jsonl", "f.jsonl.1", "f.jsonl.2"]
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock"))
+    assert names[0] == "f.jsonl" and len(names) == 3 and all(n.startswith("f.jsonl.0") for n in names[1:])
+    kept = [json.loads(line)["i"] for line in file.unsent()]
+    assert kept == list(range(100 - len(kept), 100))  # the newest, in order
+    assert file.lost == 100 - len(kept) > 0
+    assert len([r for r in caplog.records if "oldest segment was deleted" in r.getMessage()]) == 1
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+    __repr__ = __str__
+
+
+def test_a_value_that_cannot_be_encoded_is_replaced_and_marked_never_raised(otel_capture, caplog):
+    audit.record("user:\udcff", "node.delete", _Unprintable(), "success",
+                 note="bad \ud800 text", thing=_Unprintable(), fine="ok", nested={"k": ["\udfff"]})
+    (line,) = audit_lines(caplog)
+    assert line["actor"] == "user:\\udcff"
+    assert line["resource"] == "<unprintable _Unprintable: RuntimeError>"
+    assert line["details"]["note"] == "bad \\ud800 text" and line["details"]["fine"] == "ok"
+    assert line["details"]["thing"].startswith("<un")  # the redactor's rendering of an unprintable object
+    assert line["details"]["nested"] == {"k": ["\\udfff"]}
+    assert sorted(line["repaired"]) == sorted(["actor", "resource", "details.note", "details.thing",
+                                               "details.nested.k[0]"])
+    deadline = time.monotonic() + 5
+    while not otel_capture.logs(**{"log.type": "audit"}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (record,) = otel_capture.logs(**{"log.type": "audit"})
+    assert record.attributes["actor"] == "user:\\udcff" and "details.thing" in record.attributes["repaired"]
+
+
+def test_a_clean_record_has_no_repaired_field(otel_capture, caplog):
+    audit.record("user:ana", "node.read", "node/1", "success", n=1)
+    (line,) = audit_lines(caplog)
+    assert "repaired" not in line
+
+
+def test_a_bug_inside_the_trail_still_keeps_the_record(otel_capture, caplog, tmp_path, monkeypatch):
+    trail = AuditTrail("svc", Redactor(()), exporters=[closed_port_exporter()],
+                       fallback_path=str(tmp_path / "f.jsonl"))
+    monkeypatch.setattr(trail, "_record", lambda *a: 1 / 0)
+    entry = trail.record("u", "a", "r/1", "success", {})
+    trail.shutdown(0.5)
+    (kept,) = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
+    assert kept["resource"] == "r/1" and kept["fallback_reason"] == "record error: ZeroDivisionError"
+    assert entry["resource"] == "r/1"

@@ -59,3 +59,10 @@ def test_an_unhandled_exception_is_logged_once_with_stack_fingerprint_and_counte
     assert DuplicateExceptionFilter().filter(server_record) is False
     other = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, "x", (), (ValueError, ValueError(), None))
     assert DuplicateExceptionFilter().filter(other) is True
+
+
+def test_a_group_of_one_is_named_by_its_exception():
+    from vitalyst_otel.errors import error_type
+
+    assert error_type(ExceptionGroup("task group", [ConnectionResetError("gone")])) == "ConnectionResetError"
+    assert error_type(ExceptionGroup("two", [KeyError(1), ValueError(2)])) == "ExceptionGroup"

@@ -27,9 +27,9 @@ def test_ordinary_keys_pass(redactor, key):
 
 
 def test_nested_structures_are_walked(redactor):
-    data = {"user": "ana", "credentials": {"password": SECRET, "hint": "x"}, "list": [{"token": SECRET}]}
+    data = {"user": "ana", "login": {"password": SECRET, "hint": "x"}, "list": [{"token": SECRET}]}
     out = redactor.value("details", data)
-    assert out == {"user": "ana", "credentials": {"password": MASK, "hint": "x"}, "list": [{"token": MASK}]}
+    assert out == {"user": "ana", "login": {"password": MASK, "hint": "x"}, "list": [{"token": MASK}]}
 
 
 def test_query_strings_and_urls(redactor):

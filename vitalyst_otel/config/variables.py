@@ -204,9 +204,10 @@ VARIABLES: tuple[Var, ...] = (
     _limit(sdk.OTEL_SPAN_LINK_COUNT_LIMIT, "links per span", default=128),
     _limit(sdk.OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, "attributes per span event", inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
     _limit(sdk.OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, "attributes per span link", inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
-    _limit(sdk.OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT, "length of a log record attribute value",
+    _limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT",  # SDK 1.42 has no constant for it
+           "length of a log record attribute value",
            inherits=sdk.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT),
-    _limit(sdk.OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT, "attributes per log record",
+    _limit("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "attributes per log record",
            inherits=sdk.OTEL_ATTRIBUTE_COUNT_LIMIT),
     Var(sdk.OTEL_LOG_LEVEL, "INFO", p.level, "debug, info, warn, error",
         "Level of the SDK's and the distribution's own diagnostics (not the application's logs).",
@@ -269,6 +270,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_REDACT_KEYS", (), p.name_list, "comma-separated names (case-insensitive)",
         "Extra sensitive keys, masked in headers, query strings, log fields and span attributes "
         f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)})."),
+    Var("VITALYST_REDACT_MAX_CHARS", 32768, p.int_at_least(1024), "an integer of at least 1024",
+        "Longest string (characters) redaction looks at: a longer message, attribute or exception "
+        "text is cut to this size, with a marker, before any pattern runs (docs/security.md)."),
     Var("VITALYST_METRICS_ROUTE", "/metrics", p.text, "a path",
         "Route on the app that serves Prometheus metrics when OTEL_METRICS_EXPORTER has prometheus."),
     Var("VITALYST_RUNTIME_METRICS", True, p.boolean, "true, false",
@@ -284,6 +288,12 @@ VARIABLES: tuple[Var, ...] = (
         "How long a readiness result is reused, so a probe storm cannot overload a dependency."),
     Var("VITALYST_AUDIT_FALLBACK_FILE", "vitalyst-audit-fallback.jsonl", p.text, "a file path",
         "Append-only file (rotated) for audit records the exporter could not deliver; put it on a volume."),
+    Var("VITALYST_AUDIT_FALLBACK_MAX_BYTES", 10 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 10MiB, 1GB",
+        "Size at which the audit fallback file starts a new segment.", shown_default="10MiB"),
+    Var("VITALYST_AUDIT_FALLBACK_BACKUP_COUNT", 10, p.int_at_least(1), "a positive integer",
+        "Segments of the audit fallback file kept besides the current one; past them the oldest is "
+        "deleted and its unsent records are counted as lost (one error line says so)."),
     Var("VITALYST_HASH_CLIENT_IP", False, p.boolean, "true, false",
         "Replace client addresses in logs and spans by a keyed hash."),
     Var("VITALYST_HASH_SALT", None, p.optional_text, "any secret string",
@@ -294,6 +304,14 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_GC_FREEZE", True, p.boolean, "true, false",
         "Freeze the objects that exist once the app has started (gc.freeze()), so full garbage "
         "collections stop walking them: shorter pauses in the tail latency."),
+    Var("VITALYST_EXPORT_QUEUE_MAX_BYTES", 16 * 1024 * 1024, p.byte_size,
+        "a positive size in bytes, or with a unit: 512KiB, 16MiB, 1GB",
+        "Most memory each export queue (spans, logs, audit) may hold, estimated from the text of "
+        "what is queued; past it new items are refused like on a full queue (counted; audit records "
+        "go to the fallback file).", shown_default="16MiB"),
+    Var("VITALYST_RECORD_MAX_LENGTH", 65536, p.int_at_least(1), "a positive integer (characters)",
+        "Longest text a log record body, a log record attribute or an audit field keeps on its way "
+        "to the exporter; longer text is cut and ends with the marker …[truncated N chars]."),
     Var("VITALYST_SHUTDOWN_TIMEOUT", 5000, p.int_at_least(0), "a non-negative integer (ms)",
         "Bound on flushing and shutting down at exit, whatever the state of the collector."),
 )

@@ -21,6 +21,9 @@ EMBEDDED_DEFAULTS = {
 SERVICE_DEFAULTS = {
     "OTEL_SERVICE_NAME": "knowledge-graph",
     "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=vitalyst",
+    # The load driver's httpx calls are not the service's: no client spans for them (configure()
+    # loads installed instrumentors as the launcher does).
+    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx",
 }
 
 

@@ -1,9 +1,11 @@
 """A bounded queue and one worker thread that exports in batches: what the log bridge and the
 audit trail use (spans go through the SDK's BatchSpanProcessor).
 
-``put`` never blocks: past ``max_queue`` items the item is refused and ``on_full`` decides what
-happens to it (the log bridge counts it as dropped; the audit trail writes it to its fallback
-file). A batch that every exporter did not take is given to ``on_failure``. After ``fork()`` the
+``put`` never blocks: past ``max_queue`` items, or past ``max_bytes`` (the sum of ``size_of``
+over what is queued, :mod:`vitalyst_otel.export.sizes`), the item is refused and ``on_full``
+decides what happens to it (the log bridge counts it as dropped; the audit trail writes it to its fallback
+file). A batch that every exporter did not take is given to ``on_failure``. ``on_idle`` runs on
+the worker after each round (the audit trail re-sends its fallback file there). After ``fork()`` the
 child gets a fresh lock, an empty queue and its own worker. ``synchronous=True`` exports on
 the caller's thread (the in-memory test capture).
 """
@@ -31,7 +33,9 @@ class BatchQueue:
     def __init__(self, exporters: Sequence, name: str, max_queue: int = 2048, max_batch: int = 512,
                  delay_s: float = 1.0, on_full: Callable[[list], None] | None = None,
                  on_failure: Callable[[list, str], None] | None = None,
-                 on_success: Callable[[list], None] | None = None, synchronous: bool = False):
+                 on_success: Callable[[list], None] | None = None, synchronous: bool = False,
+                 max_bytes: int | None = None, size_of: Callable[[object], int] | None = None,
+                 on_idle: Callable[[], object] | None = None):
         self.exporters = list(exporters)
         self.name = name
         self.max_queue = max_queue
@@ -40,8 +44,13 @@ class BatchQueue:
         self.on_full = on_full
         self.on_failure = on_failure
         self.on_success = on_success
+        self.on_idle = on_idle
         self.synchronous = synchronous
         self.dropped = 0
+        self.max_bytes = max_bytes if size_of is not None else None
+        self.size_of = size_of
+        self.queued_bytes = self._in_flight_bytes = 0
+        self._sizes: deque = deque()  # size of each queued item, in the same order (with max_bytes)
         self._queue: deque = deque()
         self._stopped = False
         self._start()
@@ -53,6 +62,8 @@ class BatchQueue:
         self._export_lock = threading.Lock()
         self._wake = threading.Event()
         self._queue.clear()
+        self._sizes.clear()
+        self.queued_bytes = self._in_flight_bytes = 0
         self._thread = None
         if not self.synchronous:
             self._thread = threading.Thread(target=self._work, name=f"vitalyst-{self.name}", daemon=True)
@@ -66,11 +77,32 @@ class BatchQueue:
             self._export([item])
             return
         queue = self._queue
+        if self.max_bytes is not None:
+            self._put_sized(item)
+            return
         if len(queue) >= self.max_queue:
             self._refuse([item])
             return
         queue.append(item)
         if len(queue) >= self.max_batch:
+            self._wake.set()
+
+    def _put_sized(self, item) -> None:
+        try:
+            size = self.size_of(item)  # type: ignore[misc]
+        except Exception:  # noqa: BLE001 - an item we cannot measure is measured as big
+            size = self.max_bytes // 16 + 1  # type: ignore[operator]
+        with self._lock:
+            queue = self._queue
+            fits = len(queue) < self.max_queue and self.queued_bytes + size <= self.max_bytes
+            if fits:
+                queue.append(item)
+                self._sizes.append(size)
+                self.queued_bytes += size
+            full = len(queue) >= self.max_batch or self.queued_bytes * 2 >= self.max_bytes  # type: ignore[operator]
+        if not fits:
+            self._refuse([item])
+        elif full:
             self._wake.set()
 
     def _refuse(self, items: list) -> None:
@@ -81,7 +113,18 @@ class BatchQueue:
     def _take(self) -> list:
         with self._lock:
             queue = self._queue
-            return [queue.popleft() for _ in range(min(self.max_batch, len(queue)))]
+            count = min(self.max_batch, len(queue))
+            if self.max_bytes is not None:
+                # Still counted while it is exported (_release): queue plus batch in flight <= max_bytes.
+                sizes = self._sizes
+                self._in_flight_bytes = sum(sizes.popleft() for _ in range(count))
+            return [queue.popleft() for _ in range(count)]
+
+    def _release(self) -> None:
+        if self._in_flight_bytes:
+            with self._lock:
+                self.queued_bytes = max(0, self.queued_bytes - self._in_flight_bytes)
+                self._in_flight_bytes = 0
 
     def _export(self, batch: list) -> None:
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
@@ -114,9 +157,13 @@ class BatchQueue:
                 if not batch:
                     return True
                 if deadline is not None and time.monotonic() > deadline:
+                    self._release()
                     self._refuse(batch + self._take_all())
                     return False
-                self._export(batch)
+                try:
+                    self._export(batch)
+                finally:
+                    self._release()
         finally:
             self._export_lock.release()
 
@@ -124,6 +171,8 @@ class BatchQueue:
         with self._lock:
             items = list(self._queue)
             self._queue.clear()
+            self._sizes.clear()
+            self.queued_bytes = self._in_flight_bytes  # a batch in flight keeps its share until released
             return items
 
     def _work(self) -> None:
@@ -132,6 +181,18 @@ class BatchQueue:
             self._wake.clear()
             if not self._stopped:
                 self._drain()
+                self._idle()
+
+    def _idle(self) -> None:
+        """``on_idle`` on the worker, between exports (the export lock keeps the order of what it sends)."""
+        if self.on_idle is None or not self._export_lock.acquire(blocking=False):
+            return
+        try:
+            self.on_idle()
+        except Exception:  # noqa: BLE001 - the worker must live on
+            _log.debug("on_idle failed", exc_info=True)
+        finally:
+            self._export_lock.release()
 
     def force_flush(self, timeout_s: float = 30.0) -> bool:
         return self._drain(time.monotonic() + timeout_s)

@@ -16,8 +16,9 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from vitalyst_otel.export.status import ExportStatus
-from vitalyst_otel.redaction import MASK, QUERY_ATTRIBUTE_KEYS, URL_KEYS, Redactor
 from vitalyst_otel.config import Settings
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.spans import clean_span
 
 _log = logging.getLogger("vitalyst_otel")
 
@@ -127,40 +128,15 @@ def exporter_for(signal: str, settings: Settings, statuses: dict):
 
 
 class RedactingSpanExporter(SpanExporter):
-    """Masks sensitive span attributes before any exporter sees them (credentials put on spans
-    by other instrumentations, or by hand). Spans without such attributes pass unchanged."""
+    """Redacts every span before any exporter sees it (:func:`vitalyst_otel.redaction.spans.clean_span`:
+    name, attributes, events, links, status); spans with nothing to mask pass unchanged."""
 
     def __init__(self, inner: SpanExporter, redactor: Redactor):
         self.inner = inner
         self.redactor = redactor
-        self._verdicts: dict[str, bool] = {}
-
-    def _needs(self, key: str) -> bool:
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = key in URL_KEYS or key in QUERY_ATTRIBUTE_KEYS or self.redactor.is_sensitive(key)
-            if len(self._verdicts) < 4096:
-                self._verdicts[key] = verdict
-        return verdict
 
     def _clean(self, span: ReadableSpan) -> ReadableSpan:
-        attributes = span.attributes
-        if not attributes or not any(self._needs(key) for key in attributes):
-            return span
-        cleaned = {}
-        for key, value in attributes.items():
-            if self.redactor.is_sensitive(key):
-                cleaned[key] = self.redactor.value(key, value)
-            elif isinstance(value, str) and self._needs(key):
-                cleaned[key] = self.redactor.value(key, value)
-            else:
-                cleaned[key] = value
-        return ReadableSpan(
-            name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-            attributes=cleaned, events=span.events, links=span.links, kind=span.kind,
-            status=span.status, start_time=span.start_time, end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return clean_span(self.redactor, span)
 
     def export(self, spans):
         return self.inner.export([self._clean(span) for span in spans])

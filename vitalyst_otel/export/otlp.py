@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from vitalyst_otel.export import encoder
 from vitalyst_otel.export.http import OtlpHttpSender
+from vitalyst_otel.export.protobuf.wire import take_repairs
 from vitalyst_otel.export.status import ExportStatus
 from vitalyst_otel.config import OtlpSettings
 
@@ -58,12 +59,16 @@ class _Exporting:
             return False
         if self.muted_pid is not None and self.muted_pid == os.getpid():
             return True
+        take_repairs()
         try:
             body = encode(batch)
-        except Exception as exc:  # an encoding bug must not take the worker thread down
-            _log.exception("Could not encode %d %s item(s); dropped", count, self.signal)
-            self.status.failed(f"encoding error: {exc}", count)
-            return False
+        except Exception:  # noqa: BLE001 - one bad item: find it, send the others
+            body = self._encode_each(encode, batch)
+            if body is None:
+                return True  # nothing left to send: not a failure of the collector's
+        repaired = take_repairs()
+        if repaired:
+            self.status.repaired(repaired)
         # Retries (bounded by the export timeout) carry a batch across a short collector restart;
         # once shutdown has begun there is no time for them.
         retry = self._deadline is None
@@ -75,6 +80,26 @@ class _Exporting:
             return True
         self.status.failed(result.reason, count)
         return False
+
+    def _encode_each(self, encode, batch) -> bytes | None:
+        """Encode ``batch`` without the items that cannot be encoded (each dropped alone and
+        counted); ``None`` if none is left. Only metrics data is not a list of items: it is
+        dropped whole (and counted) if it cannot be encoded."""
+        if not isinstance(batch, Sequence):
+            self.status.invalid(1, "metrics data that cannot be encoded")
+            _log.debug("could not encode %s", self.signal, exc_info=True)
+            return None
+        good = []
+        for item in batch:
+            try:
+                encode([item])
+                good.append(item)
+            except Exception as exc:  # noqa: BLE001
+                self.status.invalid(1, f"{type(exc).__name__}: {exc}"[:200])
+        if not good:
+            return None
+        take_repairs()  # the repairs of the good items are counted by the encoding below
+        return encode(good)
 
     def begin_shutdown(self, deadline: float) -> None:
         """From now on, no export may run past ``deadline`` (monotonic), and none waits to retry."""

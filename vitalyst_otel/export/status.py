@@ -30,6 +30,8 @@ class StatusSnapshot:
     failed_batches: int
     dropped_items: int
     last_error: str | None
+    repaired_items: int = 0
+    invalid_items: int = 0
 
 
 class ExportStatus:
@@ -49,6 +51,8 @@ class ExportStatus:
         self.queue_full_warned = -QUEUE_FULL_REPEAT_S
         self.queue_dropped_since_warning = 0
         self.last_error: str | None = None
+        self.repaired_items = 0
+        self.invalid_items = 0
         reinit = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: (me := reinit()) and me._new_lock())
 
@@ -97,6 +101,25 @@ class ExportStatus:
                      "with what the application produces (the application is not affected).",
                      self.signal, count)
 
+    def repaired(self, strings: int) -> None:
+        """Strings that were not valid UTF-8 (lone surrogates), sent escaped: said once, then counted."""
+        with self._lock:
+            first = self.repaired_items == 0
+            self.repaired_items += strings
+        if first:
+            _log.warning("A %s item held text that is not valid UTF-8 (a lone surrogate); it was sent with the "
+                         "character escaped. Further cases are counted (ExportStatus.repaired_items), not logged.", self.signal)
+
+    def invalid(self, items: int, reason: str) -> None:
+        """Items that could not be encoded at all, dropped alone (never their batch): said once, then counted."""
+        with self._lock:
+            first = self.invalid_items == 0
+            self.invalid_items += items
+            self.dropped_items += items
+        if first:
+            _log.warning("A %s item could not be encoded (%s) and was dropped alone; the rest of its batch "
+                         "was sent. Further cases are counted (ExportStatus.invalid_items), not logged.", self.signal, reason)
+
     def _warn(self, reason: str) -> None:
         _log.warning(
             "Export of %s to %s failed (%s); telemetry for this signal is dropped until it "
@@ -122,4 +145,4 @@ class ExportStatus:
         with self._lock:
             return StatusSnapshot(self.signal, self.endpoint, self.healthy, self.last_success,
                                   self.last_failure, self.failed_batches, self.dropped_items,
-                                  self.last_error)
+                                  self.last_error, self.repaired_items, self.invalid_items)

@@ -24,8 +24,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import get_current_span
 
+from vitalyst_otel.export.sizes import truncate
 from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, exception_fields
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -92,12 +96,13 @@ class BridgeRecord:
 
 class OtlpLogHandler(logging.Handler):
     def __init__(self, queue, resource, redactor: Redactor | None = None, level: int = logging.NOTSET,
-                 max_attributes: int = 128, resource_of=None) -> None:
+                 max_attributes: int = 128, resource_of=None, max_length: int | None = None) -> None:
         super().__init__(level)
         self.queue = queue
         self.resource = resource if resource is not None else Resource.get_empty()
         self.redactor = redactor
         self.max_attributes = max_attributes
+        self.max_length = max_length
         self._scopes: dict[str, InstrumentationScope] = {}
         if resource_of is not None:
             # After fork() the SDK gives the process a new service.instance.id: take it over.
@@ -118,7 +123,10 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             redactor = self.redactor
-            message = record.getMessage()
+            message, format_error = message_of(record)
+            max_length = self.max_length
+            if max_length is not None and len(message) > max_length:  # cut before any pattern runs
+                message = truncate(message, max_length)
             if redactor is not None:
                 message = redactor.text(message)
             fields = record.__dict__
@@ -126,16 +134,24 @@ class OtlpLogHandler(logging.Handler):
             if len(fields) > _PLAIN_RECORD_SIZE:
                 for key in fields.keys() - STANDARD_ATTRS:
                     value = fields[key]
+                    if max_length is not None and type(value) is str and len(value) > max_length:
+                        value = truncate(value, max_length)
                     if redactor is not None:
                         value = redactor.value(key, value)
-                    attributes[key] = value if isinstance(value, (str, bool, int, float)) else str(value)
+                    if not isinstance(value, (str, bool, int, float)):
+                        value = str(value)
+                        if max_length is not None and len(value) > max_length:
+                            value = truncate(value, max_length)
+                    attributes[key] = value
+            if format_error is not None:
+                attributes[FORMAT_ERROR] = format_error
             if record.exc_info and record.exc_info[0] is not None:
                 attributes.update(exception_fields(record.exc_info))
                 attributes["code.file.path"] = record.pathname
                 attributes["code.function.name"] = record.funcName
                 attributes["code.line.number"] = record.lineno
                 if redactor is not None:
-                    attributes["exception.message"] = redactor.text(attributes["exception.message"])
+                    clean_exception_fields(redactor, attributes)
             if len(attributes) > self.max_attributes:
                 attributes = dict(list(attributes.items())[: self.max_attributes])
             context = get_current_span().get_span_context()

@@ -36,11 +36,19 @@ def current_span_context():
 
 _INVALID = get_current_span().get_span_context()
 
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
+from vitalyst_otel.safe_values import sanitize
+
+REPAIRED_FIELD = "log.repaired"
 
 # Attributes every LogRecord has; anything else on a record is an extra field.
+# color_message is uvicorn's copy of the message with ANSI colour escapes: never a field.
 STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
-                                              "otelTraceID", "otelTraceSampled", "otelServiceName"}
+                                              "otelTraceID", "otelTraceSampled", "otelServiceName",
+                                              "color_message"}
 # A record with no more attributes than a fresh one has no extra fields: skip looking for them.
 _PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 
@@ -89,7 +97,7 @@ class JsonFormatter(BaseJsonFormatter):
         self._ids = (0, ("", "", ""))  # span id -> its hex strings, for the lines of one span
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
-        message = record.getMessage()
+        message, format_error = message_of(record)
         redactor = self.redactor
         if redactor is not None:
             message = redactor.text(message)
@@ -100,6 +108,8 @@ class JsonFormatter(BaseJsonFormatter):
             "message": message,
             "service.name": self.service_name,
         }
+        if format_error is not None:
+            data[FORMAT_ERROR] = format_error
         context = current_span_context()
         if context.is_valid:
             span_id, ids = self._ids
@@ -113,6 +123,8 @@ class JsonFormatter(BaseJsonFormatter):
             data["exception.stacktrace"] = record.exc_text
         if record.stack_info:
             data["stack"] = record.stack_info
+        if redactor is not None and len(data) > 5:
+            clean_exception_fields(redactor, data)
         fields = record.__dict__
         extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
         if extra:
@@ -123,13 +135,16 @@ class JsonFormatter(BaseJsonFormatter):
         return data
 
     def format(self, record: logging.LogRecord) -> str:
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS).decode()
+        return self.format_line(record, newline=False).decode()
 
-    def format_line(self, record: logging.LogRecord) -> bytes:
+    def format_line(self, record: logging.LogRecord, newline: bool = True) -> bytes:
         """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
-        return orjson.dumps(self.to_dict(record), default=_fallback,
-                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE)
+        data = self.to_dict(record)
+        option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
+        try:
+            return one_line(orjson.dumps(data, default=_fallback, option=option))
+        except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
+            return one_line(orjson.dumps(repaired_fields(data), option=option))
 
 
 class JsonLineHandler(logging.StreamHandler):
@@ -153,6 +168,27 @@ class JsonLineHandler(logging.StreamHandler):
             self.handleError(record)
 
 
+def repaired_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` made encodable, with ``log.repaired`` naming the fields that needed it."""
+    repaired: list[str] = []
+    out = {name: sanitize(value, name, repaired) for name, value in data.items()}
+    out[REPAIRED_FIELD] = repaired
+    return out
+
+
+# orjson escapes control characters but writes U+2028, U+2029 and U+0085 as they are; some line
+# readers split on them. In a JSON document they can only stand inside a string: escape them.
+_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"), (b"\xc2\x85", b"\\u0085"))
+
+
+def one_line(line: bytes) -> bytes:
+    """Serialized JSON with the Unicode line separators escaped, so it stays one line for every reader."""
+    if b"\xe2\x80" in line or b"\xc2\x85" in line:
+        for raw, escaped in _SEPARATORS:
+            line = line.replace(raw, escaped)
+    return line
+
+
 def _fallback(value: Any) -> str:
     return repr(value) if not isinstance(value, (bytes, bytearray)) else value.decode("utf-8", "replace")
 
@@ -165,10 +201,14 @@ class TextFormatter(logging.Formatter):
         self.redactor = redactor
 
     def format(self, record: logging.LogRecord) -> str:
+        message, format_error = message_of(record)
+        if format_error is not None:  # the template, unformatted, and the error: never no line
+            record = logging.makeLogRecord({**record.__dict__, "msg": f"{message} [{format_error}]", "args": None})
         line = super().format(record)
         if self.redactor is not None:
             line = self.redactor.text(line)
         context = get_current_span().get_span_context()
         if context.is_valid:
             line += f" trace_id={context.trace_id:032x} span_id={context.span_id:016x}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return (line.replace("\r", "\\r").replace("\n", "\\n").replace("\u2028", "\\u2028")
+                .replace("\u2029", "\\u2029").replace("\x85", "\\x85"))

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import EXCLUDED, current_request
 from vitalyst_otel.config import Settings
+from vitalyst_otel.redaction.records import guard_error_report
+from vitalyst_otel.request_context import EXCLUDED, current_request
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -58,6 +59,7 @@ class AccessLogFilter(logging.Filter):
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
             client = self.hasher(str(client).rsplit(":", 1)[0])
+        path = self.redactor.text(path)  # an absolute-form target carries user:password@
         if query:
             query = self.redactor.query(query)
             fields["url.query"] = query
@@ -127,7 +129,7 @@ class LoggingSetup:
     def add_bridge(self, handler: OtlpLogHandler) -> None:
         """Attach the OTLP log bridge (replacing any earlier one)."""
         self.remove_bridge()
-        self.handlers.append(_tag(handler))
+        self.handlers.append(_tag(guard_error_report(handler, self.redactor)))
         self.apply()
 
     def remove_bridge(self) -> None:
@@ -156,11 +158,11 @@ def formatter_for(settings: Settings, redactor: Redactor) -> logging.Formatter:
 def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup:
     setup = LoggingSetup(settings, redactor, hasher)
     if settings.log_format != "none":
-        console = _tag(JsonLineHandler(sys.stdout))
+        console = _tag(guard_error_report(JsonLineHandler(sys.stdout), redactor))
         console.setFormatter(formatter_for(settings, redactor))
         setup.handlers.append(console)
         if settings.log_file is not None:
-            setup.handlers.append(_tag(_file_handler(settings, redactor)))
+            setup.handlers.append(_tag(guard_error_report(_file_handler(settings, redactor), redactor)))
     setup.apply()
     _hook(setup)
     return setup

@@ -48,7 +48,8 @@ def test_settings_are_frozen_and_unknown_attributes_fail_clearly():
 
 
 _SAMPLES = {"OTEL_EXPORTER_PROMETHEUS_HOST": "0.0.0.0", "VITALYST_METRICS_ROUTE": "/m",
-            "VITALYST_AUDIT_FALLBACK_FILE": "/tmp/a.jsonl", "OTEL_SERVICE_NAME": "svc"}
+            "VITALYST_AUDIT_FALLBACK_FILE": "/tmp/a.jsonl", "OTEL_SERVICE_NAME": "svc",
+            "VITALYST_REDACT_MAX_CHARS": "4096"}
 
 
 def _sample(var):

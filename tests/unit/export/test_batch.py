@@ -76,3 +76,32 @@ def test_shutdown_does_not_wait_for_a_stuck_export_and_hands_back_the_rest():
     hold.set()
     queue.put("late")
     assert "late" in refused
+
+
+def test_a_queue_bounded_in_bytes_refuses_what_does_not_fit_and_counts_the_batch_in_flight():
+    hold = threading.Event()
+    exporter = Recorder(hold=hold)
+    refused = []
+    queue = BatchQueue([exporter], "t", max_queue=1000, max_batch=4, delay_s=0.01, on_full=refused.extend,
+                       max_bytes=100, size_of=len)
+    queue.put("a" * 40)
+    assert exporter.entered.wait(2)  # the worker holds a batch of one 40-byte item, in flight
+    for text in ("b" * 30, "c" * 30, "d" * 30, "e" * 5):
+        queue.put(text)
+    assert queue.queued_bytes == 40 + 30 + 30
+    assert refused == ["d" * 30, "e" * 5]  # 40 in flight + 60 queued: the budget is spent
+    hold.set()
+    assert queue.force_flush(2)
+    assert queue.queued_bytes == 0
+    assert [i for batch in exporter.batches for i in batch] == ["a" * 40, "b" * 30, "c" * 30]
+    queue.shutdown(1)
+
+
+def test_an_item_bigger_than_the_whole_budget_is_refused_alone():
+    refused = []
+    queue = BatchQueue([Recorder()], "t", max_queue=10, max_batch=10, delay_s=5, on_full=refused.extend,
+                       max_bytes=10, size_of=len)
+    queue.put("x" * 11)
+    queue.put("y")
+    assert refused == ["x" * 11] and queue.queued_bytes == 1
+    queue.shutdown(1)

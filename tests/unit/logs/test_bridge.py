@@ -40,3 +40,9 @@ def test_each_log_call_makes_exactly_one_record(otel_capture):
 def test_the_distributions_own_export_diagnostics_do_not_feed_back(otel_capture):
     logging.getLogger("vitalyst_otel.export").warning("export failed")
     assert otel_capture.logs(message="export failed") == []
+
+
+def test_uvicorns_color_message_never_reaches_the_otlp_record(otel_capture):
+    log.info("Started server process [%d]", 43, extra={"color_message": "\x1b[32mStarted\x1b[0m [%d]"})
+    (record,) = otel_capture.logs(message="Started server process [43]")
+    assert "color_message" not in record.attributes

@@ -93,3 +93,11 @@ def test_usable_from_dict_config():
     handler = logging.getLogger("dictcfg").handlers[0]
     assert isinstance(handler.formatter, JsonFormatter) and handler.formatter.service_name == "svc"
     logging.getLogger("dictcfg").handlers.clear()
+
+
+def test_uvicorns_color_message_never_reaches_the_line():
+    colored = "\x1b[32mINFO\x1b[0m:     Started server process [\x1b[36m42\x1b[0m]"
+    line = JsonFormatter(service_name="svc").format(
+        record("Started server process [%d]", (42,), color_message=colored, **{"node.id": "n1"}))
+    assert "color_message" not in line and "\x1b" not in line and "\\u001b" not in line
+    assert json.loads(line)["node.id"] == "n1"

@@ -23,13 +23,39 @@ its own key alone, so concurrent exporters (one thread per signal) can share the
 
 from __future__ import annotations
 
+import codecs
 import logging
 import struct
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 _log = logging.getLogger("vitalyst_otel.export")
+
+# --- strings that are not valid UTF-8 ------------------------------------------------------
+# A lone surrogate cannot be UTF-8: the SDK's encoder raises and the whole batch is lost. Ours
+# writes it as a backslash escape and counts it (per thread: each exporter encodes on its own
+# worker). The error handler only runs on such a string, so valid text costs what it did.
+
+REPAIR = "vitalyst_otel.repair"
+_repairs = threading.local()
+
+
+def _repair(error: UnicodeEncodeError) -> tuple[str, int]:
+    _repairs.count = getattr(_repairs, "count", 0) + 1
+    return codecs.backslashreplace_errors(error)
+
+
+codecs.register_error(REPAIR, _repair)
+
+
+def take_repairs() -> int:
+    """Strings repaired on this thread since the last call (and reset the count)."""
+    count = getattr(_repairs, "count", 0)
+    _repairs.count = 0
+    return count
+
 
 _MASK64 = (1 << 64) - 1
 _INT64_MIN = -(1 << 63)
@@ -83,7 +109,7 @@ def string_field(field_tag: bytes, text: str | None) -> bytes:
     """A proto3 string field: absent when ``None`` or empty."""
     if not text:
         return b""
-    return delimited(field_tag, text.encode("utf-8"))
+    return delimited(field_tag, text.encode("utf-8", REPAIR))
 
 
 def cached_string_field(field_tag: bytes, size: int) -> Callable[[str | None], bytes]:
@@ -144,7 +170,7 @@ def any_value(value: Any) -> bytes:
     if isinstance(value, bool):
         return _TRUE if value else _FALSE
     if isinstance(value, str):
-        return delimited(b"\x0a", value.encode("utf-8"))  # string_value = 1
+        return delimited(b"\x0a", value.encode("utf-8", REPAIR))  # string_value = 1
     if isinstance(value, int):
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise ValueError(f"Value out of range: {value}")
@@ -164,13 +190,15 @@ def key_value(key: str, value: Any) -> bytes:
     """A KeyValue message, length-prefixed, without the tag of the field that holds it."""
     if not isinstance(key, str):
         raise TypeError(f"attribute key {key!r} is not a string")
+    # A key that is not UTF-8 is refused (the pair is left out, as the SDK does): a key is a name.
+    key_field = delimited(b"\x0a", key.encode("utf-8")) if key else b""
     if type(value) is str:  # the common case, without the detour through any_value
-        encoded = value.encode("utf-8")
+        encoded = value.encode("utf-8", REPAIR)
         n = len(encoded)
         value_body = b"\x0a" + (_VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)) + encoded
     else:
         value_body = any_value(value)
-    body = string_field(b"\x0a", key) + delimited(b"\x12", value_body)
+    body = key_field + delimited(b"\x12", value_body)
     return varint(len(body)) + body
 
 
@@ -199,11 +227,14 @@ def _report(key: Any, exc: Exception) -> None:
 
 def _miss(table: dict | None, key: Any, value: Any) -> bytes | None:
     """Encode one pair (``None`` and a report if it cannot be); remember it if it is cacheable."""
+    repairs = getattr(_repairs, "count", 0)
     try:
         encoded = key_value(key, value)
     except Exception as exc:  # like the SDK: one bad attribute does not lose the others
         _report(key, exc)
         return None
+    if getattr(_repairs, "count", 0) != repairs:
+        return encoded  # repaired: not cached, so each record that has it is counted
     if table is not None and type(key) is str and len(encoded) <= PAIR_CACHE_MAX_BYTES:
         by_value = table.get(key)
         if by_value is None:

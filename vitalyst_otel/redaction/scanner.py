@@ -1,0 +1,212 @@
+"""The free-text scanner: masks credentials in messages, exception text, header dumps and URLs.
+
+It recognises:
+
+- ``key=value``, ``key: value``, ``"key": "value"``, ``('key', 'value')`` and
+  ``<key>value</key>`` where ``key`` is sensitive (:mod:`.keys`). A value is quoted (up to its
+  closing quote) or runs to the end of the line; after ``=`` it stops earlier, where the next
+  ``name=`` field begins (logfmt, query strings, connection strings). So a value may contain
+  spaces, ``;`` and ``@``; a cookie header is masked to the end of its line, every cookie in it;
+- ``scheme://userinfo@host`` (``redis://:pw@host`` and passwords containing ``@`` too);
+- ``Bearer <token>`` and ``Basic <credentials>``;
+- well-known token formats (:mod:`.patterns`) and PEM private key blocks.
+
+Each kind has its own pattern, and each pattern starts with what the engine can skip to in C:
+key-value pairs are found from their separator, in the reversed text, so only separators are
+visited and only those after a sensitive-looking word come back to Python; URLs from ``://``;
+tokens from their first letter, with a look-behind so a run is only tried from its start. Every
+quantifier is possessive and every value is scanned once: the work is linear in the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from vitalyst_otel.redaction.keys import QUALIFIERS
+from vitalyst_otel.redaction.patterns import ALNUM_PREFIXES, PEM_BEGIN, TOKENS, trie
+
+MASK = "[REDACTED]"
+# Query parameters that carry credentials whatever the configured keys (signed URLs included).
+QUERY_KEYS = frozenset({
+    "sig", "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
+    "x-goog-signature", "x-goog-credential", "code", "sas",
+})
+# Keys whose value is a list of name=value pairs (cookies): masked whole, to the end of the line.
+WHOLE_LINE_KEYS = frozenset({"cookie", "set-cookie", "cookies", "set_cookie", "setcookie"})
+
+# Where an unquoted ``=`` value ends: a line break, or the start of the next ``name=`` field.
+_NEXT_FIELD = re.compile(
+    r"""[\r\n]|[ \t&,;|]++(?=["']?[A-Za-z_][A-Za-z0-9_.\-]{0,255}+["']?[ \t]*+[=:])""")
+_LINE_END = re.compile(r"[\r\n]")
+_KEY_REVERSED = re.compile(r"[A-Za-z0-9_.\-]{1,256}+")
+_USERINFO = re.compile(r"://(?P<auth>(?:[^\s/?#\"'<>\\@]*+@)++)")
+_SCHEME_CREDENTIALS = re.compile(
+    r"(?<![A-Za-z0-9_\-])(?:(?:[Bb]earer|BEARER)[ \t]++(?P<bearer>[A-Za-z0-9\-._~+/]++=*+)"
+    r"|(?:[Bb]asic|BASIC)[ \t]++(?P<basic>[A-Za-z0-9+/]{8,}+={0,2}+))")
+_SHORTEST_TOKEN = 13  # eyJ + 4 + . + 4 + .
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# Text containing none of these has no key-value pair, URL, scheme credential or formatted token
+# (except the letters-and-digits formats, checked separately).
+_TRIGGERS = ("=", ":", "@", "<", ",", "-", "_", ".", "earer", "EARER", "asic", "ASIC")
+
+
+def key_pattern(words: Iterable[str]) -> re.Pattern:
+    """Separators followed, in the reversed text, by a reversed word a sensitive key can end with
+    (or a qualifier such as ``_hash``, or a number: :class:`.keys.KeyMatcher` decides)."""
+    reversed_words = trie(sorted({w[::-1] for w in (*words, *QUALIFIERS)}))
+    return re.compile(
+        rf"""(?P<sep>=|:|>=|>|,(?=[ \t]*+["']))[ \t]*+["']?+(?P<key>[0-9]|(?i:{reversed_words}))""", re.X)
+
+
+def _basic_credentials(value: str) -> bool:
+    """``Basic authentication`` is prose; ``Basic YWxhZGRpbjpvcGVuc2VzYW1l`` is a credential."""
+    return any(c.isdigit() or c in "+/=" for c in value) or not value[1:].islower()
+
+
+def _quoted_end(text: str, start: int, quote: str) -> int:
+    """Index of the closing ``quote`` of a string that starts at ``start`` (the end of the line
+    when it is not closed)."""
+    line = _LINE_END.search(text, start)
+    limit = line.start() if line else len(text)
+    position = start
+    while True:
+        found = text.find(quote, position, limit)
+        if found < 0:
+            return limit
+        backslashes = 0
+        while found - backslashes - 1 >= start and text[found - backslashes - 1] == "\\":
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return found
+        position = found + 1
+
+
+def _value_span(text: str, start: int, to_line_end: bool) -> tuple[int, int]:
+    """(start, end) of the value that begins at ``start`` (just after the separator)."""
+    n = len(text)
+    while start < n and text[start] in " \t":
+        start += 1
+    if start + 1 < n and text[start] == "b" and text[start + 1] in "\"'":
+        start += 1  # a bytes repr: b'...'
+    if start < n and text[start] in "\"'":
+        return start + 1, _quoted_end(text, start + 1, text[start])
+    stop = (_LINE_END if to_line_end else _NEXT_FIELD).search(text, start)
+    return start, stop.start() if stop else n
+
+
+def scanner(is_sensitive: Callable[[str], bool], words: Iterable[str]) -> Callable[[str], str]:
+    """The scanning function for one key matcher; ``words`` are the last key parts it knows."""
+    keys = key_pattern([*words, *(k.rsplit("-", 1)[-1] for k in QUERY_KEYS)])
+
+    def key_values(text: str, spans: list[tuple[int, int]]) -> None:
+        n = len(text)
+        backwards = text[::-1]
+        found = []
+        for match in keys.finditer(backwards):
+            found.append((n - match.start("sep"), n - match.start("key"), match.group("sep")))
+        masked_until = -1
+        for value_start, key_end, sep in reversed(found):
+            if value_start <= masked_until:
+                continue
+            tail = _KEY_REVERSED.match(backwards, n - key_end)
+            if tail is None:
+                continue
+            key_start = key_end - len(tail.group())
+            key = text[key_start:key_end]
+            before = text[key_start - 1] if key_start else " "
+            if not (is_sensitive(key) or (before in "?&;" and key.lower() in QUERY_KEYS)):
+                continue
+            if sep == ">":
+                if before != "<":
+                    continue
+                stop = text.find("<", value_start)
+                start, stop = value_start, (n if stop < 0 else stop)
+            elif sep == ",":
+                if before not in "\"'" and text[key_end:key_end + 1] not in ("'", '"'):
+                    continue
+                start, stop = _value_span(text, value_start, True)
+            else:
+                whole = sep == ":" or key.lower() in WHOLE_LINE_KEYS
+                start, stop = _value_span(text, value_start, whole)
+            if stop > start:
+                spans.append((start, stop))
+                masked_until = stop
+
+    def scan(text: str) -> str:
+        spans: list[tuple[int, int]] = []
+        if "=" in text or ":" in text or ">" in text or ("," in text and ("'" in text or '"' in text)):
+            key_values(text, spans)
+        if "://" in text and "@" in text:
+            for match in _USERINFO.finditer(text):
+                start, end = match.start("auth"), match.end("auth") - 1
+                if end > start:
+                    spans.append((start, end))
+        if "earer" in text or "EARER" in text or "asic" in text or "ASIC" in text:
+            for match in _SCHEME_CREDENTIALS.finditer(text):
+                if match.group("bearer") is not None:
+                    spans.append(match.span("bearer"))
+                elif _basic_credentials(match.group("basic")):
+                    spans.append(match.span("basic"))
+        if len(text) >= _SHORTEST_TOKEN and TOKENS.search(text) is not None:
+            spans.extend(match.span() for match in TOKENS.finditer(text))
+        if "-----BEGIN" in text:
+            _private_keys(text, spans)
+        return _apply(text, spans) if spans else text
+
+    return scan
+
+
+def _private_keys(text: str, spans: list[tuple[int, int]]) -> None:
+    position = 0
+    while True:
+        match = PEM_BEGIN.search(text, position)
+        if match is None:
+            return
+        closing = text.find("-----END", match.end())
+        end = len(text) if closing < 0 else closing
+        spans.append((match.end(), end))
+        tail = text.find("-----", end + 8) if closing >= 0 else -1
+        position = len(text) if tail < 0 else tail + 5
+
+
+def _apply(text: str, spans: list[tuple[int, int]]) -> str:
+    spans.sort()
+    out: list[str] = []
+    keep = 0
+    for start, end in spans:
+        if out and start <= keep:  # overlaps (or touches) the previous mask: extend it
+            keep = max(keep, end)
+            continue
+        out.append(text[keep:start])
+        out.append(MASK)
+        keep = end
+    out.append(text[keep:])
+    return "".join(out)
+
+
+def maybe_secret(text: str) -> bool:
+    """False when ``text`` cannot hold anything the scanner masks (the common case, decided with
+    a few substring tests)."""
+    for trigger in _TRIGGERS:
+        if trigger in text:
+            return True
+    if "A" in text:
+        for prefix in ALNUM_PREFIXES:
+            if prefix in text:
+                return True
+    return "SK" in text or "dapi" in text
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with a marker, before any pattern sees it. A token
+    cut in two is dropped whole, so no recognisable prefix of a credential is left."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    floor = max(0, limit - 512)
+    while cut > floor and text[cut - 1] in _TOKEN_CHARS:
+        cut -= 1
+    if cut == floor and floor:
+        cut = limit
+    return f"{text[:cut]}…[truncated {len(text) - cut} chars]"

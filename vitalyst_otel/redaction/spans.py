@@ -1,0 +1,64 @@
+"""Spans as exporters may see them: name, attributes (ours, other instrumentations' and the
+application's own), event names and attributes (the exception event's message and stack trace),
+link attributes and the status description, all redacted. A span with nothing to mask is
+passed on as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.trace import Link, Status
+
+from vitalyst_otel.redaction.redactor import Redactor
+
+
+def clean_attributes(redactor: Redactor, attributes: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """``attributes`` itself when nothing in it is masked, else a cleaned copy."""
+    if not attributes:
+        return attributes
+    cleaned = None
+    for key, value in attributes.items():
+        if isinstance(value, (bool, int, float)) and not redactor.is_sensitive(key):
+            continue
+        new = redactor.value(key, value)
+        if new is not value and new != value:
+            if cleaned is None:
+                cleaned = dict(attributes)
+            cleaned[key] = new
+    return attributes if cleaned is None else cleaned
+
+
+def clean_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
+    name = redactor.text(span.name) if span.name else span.name
+    attributes = clean_attributes(redactor, span.attributes)
+    changed = name != span.name or attributes is not span.attributes
+    events = []
+    for event in span.events:
+        event_attributes = clean_attributes(redactor, event.attributes)
+        event_name = redactor.text(event.name)
+        if event_attributes is not event.attributes or event_name != event.name:
+            changed = True
+            event = Event(event_name, event_attributes, event.timestamp)
+        events.append(event)
+    links = []
+    for link in span.links:
+        link_attributes = clean_attributes(redactor, link.attributes)
+        if link_attributes is not link.attributes:
+            changed = True
+            link = Link(link.context, link_attributes)
+        links.append(link)
+    status = span.status
+    if status is not None and status.description:
+        description = redactor.text(status.description)
+        if description != status.description:
+            changed = True
+            status = Status(status.status_code, description)
+    if not changed:
+        return span
+    return ReadableSpan(
+        name=name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=attributes, events=events, links=links, kind=span.kind, status=status,
+        start_time=span.start_time, end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope)
