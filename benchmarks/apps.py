@@ -148,6 +148,15 @@ def build_ours() -> Built:
     return _ours()
 
 
+def build_ours_old_redactor() -> Built:
+    """ours with the redactor as it was before issue 10 (benchmarks/old_redaction.py): the
+    baseline of the new redactor's per-request cost."""
+    from benchmarks.old_redaction import install_baseline
+
+    install_baseline()
+    return _ours()
+
+
 def build_ours_sampled10() -> Built:
     return _ours(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0.1")
 
@@ -159,6 +168,7 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "pfi": build_pfi,
     "ours": build_ours,
     "ours_sampled10": build_ours_sampled10,
+    "ours_old_redactor": build_ours_old_redactor,
     # collector-down benchmark: the same as ``ours``/``contrib``; the suite points the endpoint
     # at a closed port for the *_down variants.
     "ours_up": build_ours,
@@ -173,6 +183,7 @@ DESCRIPTIONS = {
     "pfi": "prometheus-fastapi-instrumentator (metrics only, no export)",
     "ours": "vitalyst_otel.configure(app=app), defaults, traces+metrics+logs over OTLP/HTTP",
     "ours_sampled10": "ours with OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG=0.1",
+    "ours_old_redactor": "ours with the pre-issue-10 redactor (benchmarks/old_redaction.py): baseline of the new one",
     "ours_up": "ours, receiver up",
     "ours_down": "ours, receiver down (connection refused)",
     "contrib_down": "contrib + SDK, receiver down (reference)",

@@ -138,7 +138,7 @@ def run(rounds: int = 5, min_seconds: float = 0.5) -> dict:
     from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs as sdk_logs
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_spans
 
-    from vitalyst_otel.export import encoder
+    from vitalyst_otel.export import protobuf as encoder
 
     load_before = os.getloadavg()
     cases = {

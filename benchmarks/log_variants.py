@@ -140,6 +140,15 @@ def ours_configure(sinks: Sinks):
                    otlp=True)
 
 
+def ours_configure_old_redactor(sinks: Sinks):
+    """ours_configure with the redactor as it was before issue 10 (benchmarks/old_redaction.py):
+    the baseline of the new redactor's per-line cost."""
+    from benchmarks.old_redaction import install_baseline
+
+    install_baseline()
+    return ours_configure(sinks)
+
+
 def _logger_provider(exporter):
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -212,6 +221,7 @@ SETUPS: dict[str, Setup] = {
     "structlog_orjson": structlog_orjson,
     "ours_formatter": ours_formatter,
     "ours_configure": ours_configure,
+    "ours_configure_old_redactor": ours_configure_old_redactor,
     "bridge_ours": bridge_ours,
     "bridge_sdk": bridge_sdk,
     "ours_audit": ours_audit,
@@ -226,6 +236,7 @@ DESCRIPTIONS = {
     "structlog_orjson": "structlog, JSONRenderer(orjson), BytesLogger, trace-id processor",
     "ours_formatter": "vitalyst_otel.logs.JsonFormatter on a StreamHandler",
     "ours_configure": "root logger as configure() leaves it: JSON stdout + OTLP bridge (exporting)",
+    "ours_configure_old_redactor": "ours_configure with the pre-issue-10 redactor (baseline of the new one)",
     "bridge_ours": "our OTLP bridge only, as configure() installs it (JSON stdout, traces, metrics off)",
     "bridge_sdk": "SDK LoggingHandler only, LoggerProvider + batch + SDK OTLP/HTTP exporter",
     "ours_audit": "vitalyst_otel.audit.record(...) after configure(): JSON line + OTLP record",

@@ -136,3 +136,29 @@ def _mask_match(match: re.Match) -> str:
     if match.group("scheme") is not None:
         return match.group("scheme") + MASK
     return match.group("url") + MASK + "@"
+
+
+class BaselineRedactor(Redactor):
+    """The old implementation behind today's call sites (which also ask for ``path()`` and pass
+    a size cap the old one did not have)."""
+
+    def __init__(self, keys, max_chars=None):
+        super().__init__(keys)
+
+    def path(self, path: str) -> str:
+        return self.text(path)
+
+
+def install_baseline() -> None:
+    """Make configure() build the old redactor (call before configure())."""
+    from benchmarks.apps import Unavailable
+
+    import importlib
+
+    try:
+        configure = importlib.import_module("vitalyst_otel.setup.configure")
+    except ImportError as exc:  # pragma: no cover - the set-up moved again
+        raise Unavailable(f"vitalyst_otel.setup.configure is gone ({exc}); update benchmarks/old_redaction.py") from exc
+    if not hasattr(configure, "Redactor"):
+        raise Unavailable("configure() no longer builds its Redactor in vitalyst_otel.setup.configure")
+    configure.Redactor = BaselineRedactor

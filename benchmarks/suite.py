@@ -35,6 +35,8 @@ from benchmarks import machine, stats
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "summary.json"
 APP_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_sampled10"]
+# per_request also runs ours with the old redactor: the new redactor's cost next to the old one's.
+PER_REQUEST_VARIANTS = [*APP_VARIANTS, "ours_old_redactor"]
 
 
 # --- running processes ----------------------------------------------------------------------
@@ -252,7 +254,7 @@ def bench_per_request(ctx: Context) -> dict:
     from benchmarks.apps import DESCRIPTIONS
 
     config = {"seconds": ctx.pick(5.0, 0.3), "warmup_s": ctx.pick(1.0, 0.2)}
-    results = interleave(ctx, "per_request", APP_VARIANTS, ctx.rounds_for(5), lambda v, r: run_child(
+    results = interleave(ctx, "per_request", PER_REQUEST_VARIANTS, ctx.rounds_for(5), lambda v, r: run_child(
         ctx, "request", v, config, f"per_request-{v}-{r}"))
     return section(
         "One GET /items/{item_id} through the app, in-process ASGI loop (no server, no sockets), "

@@ -30,16 +30,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("VITALYST_COMPAT_CACHE", Path.home() / ".cache" / "vitalyst-otel" / "compat"))
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 
-HTTP_TESTS = ["tests/unit/http", "tests/unit/test_http_server.py", "tests/unit/test_health_routes.py",
+HTTP_TESTS = ["tests/unit/http", "tests/unit/test_health_routes.py",
               "tests/unit/config", "tests/integration/test_bigger_app.py"]
 UNIT = ["tests/unit"]
-OLDEST_OTEL = ["opentelemetry-api==1.44.*", "opentelemetry-sdk==1.44.*", "opentelemetry-proto==1.44.*",
-               "opentelemetry-exporter-otlp-proto-common==1.44.*", "opentelemetry-exporter-otlp-proto-http==1.44.*",
-               "opentelemetry-exporter-otlp-proto-grpc==1.44.*", "opentelemetry-instrumentation==0.65b0",
-               "opentelemetry-semantic-conventions==0.65b0", "opentelemetry-instrumentation-system-metrics==0.65b0",
-               "opentelemetry-exporter-prometheus==0.65b0", "opentelemetry-instrumentation-fastapi==0.65b0",
-               "opentelemetry-instrumentation-asgi==0.65b0", "opentelemetry-instrumentation-httpx==0.65b0",
-               "opentelemetry-util-http==0.65b0"]
+OLDEST_OTEL = ["opentelemetry-api==1.45.0", "opentelemetry-sdk==1.45.0", "opentelemetry-proto==1.45.0",
+               "opentelemetry-exporter-otlp-proto-common==1.45.0", "opentelemetry-exporter-otlp-proto-http==1.45.0",
+               "opentelemetry-exporter-otlp-proto-grpc==1.45.0", "opentelemetry-instrumentation==0.66b0",
+               "opentelemetry-semantic-conventions==0.66b0", "opentelemetry-instrumentation-system-metrics==0.66b0",
+               "opentelemetry-exporter-prometheus==0.66b0", "opentelemetry-instrumentation-fastapi==0.66b0",
+               "opentelemetry-instrumentation-asgi==0.66b0", "opentelemetry-instrumentation-httpx==0.66b0",
+               "opentelemetry-util-http==0.66b0"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ Everything else a service needs is here too::
 
 from __future__ import annotations
 
-from vitalyst_otel.configurator import Telemetry, configure, current, shutdown
+from vitalyst_otel.setup.configure import configure, current, shutdown
+from vitalyst_otel.setup.handle import Telemetry
 
 
 def instrument_app(app) -> bool:

@@ -27,10 +27,8 @@ configured).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +42,13 @@ from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.sizes import log_record_size, truncate
+from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import current_request
+from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.safe_values import safe_str, sanitize
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 OUTCOMES = ("success", "failure", "denied")
 outcomes = DeclaredValues("audit outcome", OUTCOMES)
@@ -114,7 +114,7 @@ class AuditLimits:
 class AuditTrail:
     def __init__(self, service_name: str, redactor: Redactor, resource=None, exporters: list | None = None,
                  fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None,
-                 synchronous: bool = False, resource_of=None, limits: AuditLimits | None = None):
+                 synchronous: bool = False, limits: AuditLimits | None = None):
         self.service_name = service_name
         self.redactor = redactor
         self.resource = resource if resource is not None else Resource.get_empty()
@@ -142,10 +142,12 @@ class AuditTrail:
                                     on_success=lambda batch: self._count("export", len(batch)),
                                     synchronous=synchronous, max_bytes=limits.queue_max_bytes,
                                     size_of=log_record_size)
-        if resource_of is not None:
-            this = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: (t := this()) and setattr(t, "resource", resource_of()))
+        lifecycle.on_fork(self._renew_resource)
         self._install_stdout()
+
+    def _renew_resource(self) -> None:
+        """After fork() the process has a new service.instance.id."""
+        self.resource = for_this_process(self.resource)
 
     def _count(self, destination: str, n: int) -> None:
         if n:
@@ -254,10 +256,7 @@ class AuditTrail:
 
 def record(actor: str, action: str, resource: str, outcome: str = "success", **details: Any) -> None:
     """Record one audit event (see the module documentation for the schema and guarantees)."""
-    from vitalyst_otel.configurator import current
-
-    handle = current()
-    trail = getattr(handle, "audit", None)
+    trail = lifecycle.audit
     if trail is None:
         logging.getLogger(LOGGER).warning(
             "audit %s %s %s (vitalyst_otel is not configured: this record only reaches logging)",

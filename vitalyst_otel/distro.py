@@ -13,23 +13,31 @@ import os
 
 from opentelemetry.instrumentation.distro import BaseDistro
 
+from vitalyst_otel.instrumentors import REPLACED_INSTRUMENTORS
+
 _log = logging.getLogger("vitalyst_otel")
 NAME = "vitalyst"
-
-# Contrib instrumentors we replace: loading them too would give a request two server spans
-# (fastapi, starlette), a second OTLP log bridge (logging), or uncurated runtime metrics.
-REPLACED_INSTRUMENTORS = {
-    "fastapi": "HTTP server spans and metrics come from vitalyst_otel's own middleware",
-    "starlette": "HTTP server spans and metrics come from vitalyst_otel's own middleware",
-    "logging": "vitalyst_otel installs the one OTLP log bridge and the JSON log format",
-    "system_metrics": "vitalyst_otel registers a curated set of runtime metrics",
-}
+SELECTORS = (("distro", "opentelemetry_distro", "OTEL_PYTHON_DISTRO"),
+             ("configurator", "opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR"))
 
 
-def _entry_point_names(group: str) -> list[str]:
+def entry_point_names(group: str) -> list[str]:
+    """The names in an entry-point group, in the order the launcher sees them."""
     from opentelemetry.util._importlib_metadata import entry_points
 
-    return [ep.name for ep in entry_points(group=group)]
+    return list(dict.fromkeys(ep.name for ep in entry_points(group=group)))
+
+
+def predicted_conflicts(environ=os.environ) -> list[str]:
+    """:func:`launcher_conflicts` for a launcher started now with ``environ`` (for the doctor):
+    the launcher takes the entry point its variable names, else the first it finds."""
+    found = {}
+    for kind, group, variable in SELECTORS:
+        names = entry_point_names(group)
+        chosen = environ.get(variable)
+        found[kind] = (chosen == NAME if chosen else names[:1] == [NAME]), names
+    return launcher_conflicts(found["distro"][0], found["configurator"][0], found["distro"][1],
+                              found["configurator"][1], environ)
 
 
 class VitalystDistro(BaseDistro):
@@ -49,10 +57,8 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
                        environ=os.environ) -> list[str]:
     """Messages about the launcher's choice of distro and configurator (empty when clean)."""
     messages = []
-    for kind, loaded, names, variable in (
-        ("distro", distro_loaded, distros, "OTEL_PYTHON_DISTRO"),
-        ("configurator", configurator_loaded, configurators, "OTEL_PYTHON_CONFIGURATOR"),
-    ):
+    for (kind, _, variable), loaded, names in zip(SELECTORS, (distro_loaded, configurator_loaded),
+                                                  (distros, configurators)):
         others = [name for name in names if name != NAME]
         chosen = environ.get(variable)
         if not loaded:
@@ -71,12 +77,12 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
 def check_launcher_selection() -> None:
     """``opentelemetry_pre_instrument`` entry point: runs after the launcher chose its distro and
     configurator, whichever they were, and warns once if the choice was not (reliably) ours."""
-    from vitalyst_otel.configurator import VitalystConfigurator
+    from vitalyst_otel.setup.configure import VitalystConfigurator
 
     for message in launcher_conflicts(
         VitalystDistro._instance is not None,
         VitalystConfigurator._instance is not None,
-        _entry_point_names("opentelemetry_distro"),
-        _entry_point_names("opentelemetry_configurator"),
+        entry_point_names("opentelemetry_distro"),
+        entry_point_names("opentelemetry_configurator"),
     ):
         _log.warning("%s", message)

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
+from vitalyst_otel import variable_typos
 from vitalyst_otel.config import Settings
 from vitalyst_otel.config.parsers import mask_header_list
-from vitalyst_otel import variable_typos
 from vitalyst_otel.config.variables import BY_NAME, SIGNALS
 
 CONTRIB_BRIDGES = {
@@ -26,19 +26,10 @@ CONTRIB_BRIDGES = {
 }
 
 
-def _entry_point_names(group: str) -> list[str]:
-    return sorted({ep.name for ep in metadata.entry_points(group=group)})
-
-
 def conflicts(settings: Settings, environ=os.environ) -> list[str]:
-    found = []
-    for group, variable in (("opentelemetry_distro", "OTEL_PYTHON_DISTRO"),
-                            ("opentelemetry_configurator", "OTEL_PYTHON_CONFIGURATOR")):
-        names = _entry_point_names(group)
-        chosen = environ.get(variable)
-        if len(names) > 1 and chosen != "vitalyst":
-            found.append(f"{len(names)} entry points in {group} ({', '.join(names)}); "
-                         f"{variable}={chosen or '(unset)'}: set {variable}=vitalyst")
+    from vitalyst_otel.distro import predicted_conflicts
+
+    found = predicted_conflicts(environ)
     for package, why in CONTRIB_BRIDGES.items():
         try:
             metadata.version(package)
@@ -99,30 +90,30 @@ def signal_summary(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def send_test(settings: Settings) -> dict[str, str]:
     """Export one span, one metric and one log record through the configured OTLP exporters."""
-    from vitalyst_otel.export.guard import exporter_for
-    from vitalyst_otel.resources import build_resource
-
     import logging
+
+    from vitalyst_otel.export.factory import ExporterFactory
+    from vitalyst_otel.resources import build_resource
 
     logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
     resource = build_resource(settings.resource_attributes, settings.service_name,
                               settings.experimental_resource_detectors)
     results: dict[str, str] = {}
-    statuses: dict = {}
+    factory = ExporterFactory(settings)
     wanted = {"traces": "otlp" in settings.traces_exporter, "metrics": "otlp" in settings.metrics_exporter,
               "logs": "otlp" in settings.logs_exporter}
     for signal, enabled in wanted.items():
         if not enabled:
             results[signal] = "skipped (exporter is not otlp)"
             continue
-        exporter = exporter_for(signal, settings, statuses)
+        exporter = factory.otlp(signal)
         begin = getattr(exporter, "begin_shutdown", None)
         if begin is not None:  # one attempt within OTEL_EXPORTER_OTLP_*TIMEOUT: a refusal is said at once
             begin(time.monotonic() + settings.otlp[signal].timeout_s)
         try:
             batch = _sample(signal, resource)
             outcome = exporter.export(batch)
-            status = statuses[signal].snapshot()
+            status = factory.statuses[signal].snapshot()
             accepted = getattr(outcome, "name", str(outcome)) == "SUCCESS"
             results[signal] = ("accepted by " + status.endpoint) if accepted else (
                 f"NOT accepted by {status.endpoint}: {status.last_error}")

@@ -28,13 +28,15 @@ MARK = "__vitalyst_logged__"
 _LIBRARY_ROOTS = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
-def error_type(exc: BaseException) -> str:
+def error_type(exc: BaseException | type[BaseException]) -> str:
+    """The exception's class as ``error.type`` and ``exception.type`` name it: fully qualified,
+    except for builtins and classes of the main script."""
     # A group of one (anyio's task group around a streaming response, Starlette < 0.38) is named
     # by what went wrong, not by the wrapper.
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    cls = exc if isinstance(exc, type) else type(exc)
+    return cls.__qualname__ if cls.__module__ in ("builtins", "__main__") else f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _is_app_frame(filename: str) -> bool:

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _log = logging.getLogger("vitalyst_otel")
-_frozen_in: set[int] = set()
 
 
 def freeze_after_startup() -> None:
     """Collect once, then freeze what survived (once per process)."""
-    pid = os.getpid()
-    if pid in _frozen_in:
-        return
-    _frozen_in.add(pid)
+    with lifecycle.lock:
+        if lifecycle.heap_frozen:
+            return
+        lifecycle.heap_frozen = True
     gc.collect()
     gc.freeze()
     _log.debug("gc.freeze(): %d objects moved to the permanent generation", gc.get_freeze_count())

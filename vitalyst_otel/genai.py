@@ -86,12 +86,15 @@ def instrumented_providers() -> set[str]:
 
 def _capture_settings():
     """(capture content?, redactor) from this process's configuration; off when unconfigured."""
-    from vitalyst_otel.configurator import current
+    from vitalyst_otel.setup.configure import current
 
     handle = current()
     if handle is None or not handle.settings.instrumentation_genai_capture_message_content:
         return False, None
-    return True, handle.redactor
+    from vitalyst_otel.redaction.redactor import Redactor
+
+    settings = handle.settings
+    return True, Redactor(settings.redact_keys, settings.redact_max_chars)
 
 
 def _content(messages: Any, redactor) -> str:

@@ -17,13 +17,13 @@ flush whenever a worker or the master goes (exit, SIGINT/SIGQUIT, timeout abort)
 from __future__ import annotations
 
 from vitalyst_otel import shutdown_signals
-from vitalyst_otel.configurator import current, install_logging_only
+from vitalyst_otel.setup.configure import current, install_logging_only
 
 
 def _reapply_logging() -> None:
     handle = current()
-    if handle is not None and handle.logging_setup is not None:
-        handle.logging_setup.apply()
+    if handle is not None:
+        handle.reapply_logging()
 
 
 def on_starting(server) -> None:
@@ -42,7 +42,7 @@ def on_starting(server) -> None:
 
 def post_fork(server, worker) -> None:
     """Worker, right after the fork (per-process telemetry state is renewed by an
-    ``os.register_at_fork`` hook already; this puts the worker's log handlers back in shape)."""
+    lifecycle registry's at-fork hook already; this puts the worker's log handlers back in shape)."""
     _reapply_logging()
 
 
@@ -76,5 +76,5 @@ def worker_abort(worker) -> None:
 
 
 def on_exit(server) -> None:
-    """Master, on its way out (``--preload`` configured it: its own log records)."""
+    """Master, on its way out: stop its providers within the bound (it exports nothing of its own)."""
     _shutdown()

@@ -15,7 +15,7 @@ signal; it is never critical: a collector outage must not take a service out of 
 Each check's last state is also the metric ``vitalyst.health.check.status`` (1 pass, 0 fail).
 
 Checks live in a registry (``registry``, the process's default, or one passed to
-:func:`instrument_app`), like loggers live in the logging module's.
+:func:`routes`), like loggers live in the logging module's.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from typing import Any
 
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 LIVE_PATH = "/health/live"
 READY_PATH = "/health/ready"
@@ -122,12 +124,20 @@ async def _run_check(check: Check) -> CheckResult:
     return CheckResult(check.name, ok, (time.perf_counter() - started) * 1000, error, check.critical)
 
 
-registry = HealthRegistry()
+def default_registry() -> HealthRegistry:
+    """The process's registry, the one ``configure()`` serves and reports."""
+    return lifecycle.get_or_create("health", HealthRegistry)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "registry":  # health.registry: the process's registry, as before
+        return default_registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(name: str, function: Callable[[], Any], timeout: float = 1.0, critical: bool = True) -> None:
     """Register a readiness check on the process's default registry."""
-    registry.register(name, function, timeout, critical)
+    default_registry().register(name, function, timeout, critical)
 
 
 def telemetry_check(statuses: dict, stale_after_s: float) -> Callable[[], Any]:

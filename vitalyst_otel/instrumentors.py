@@ -4,7 +4,7 @@
 (httpx, requests, sqlalchemy, redis, ...); without this, an app set up in code got none of them.
 Same rules as the launcher: OTEL_PYTHON_DISABLED_INSTRUMENTATIONS (names, or ``*`` for none)
 is honoured, an instrumentor whose library is missing or whose versions conflict is skipped, one
-that fails is reported and skipped, and the ones we replace (distro.REPLACED_INSTRUMENTORS:
+that fails is reported and skipped, and the ones we replace (REPLACED_INSTRUMENTORS:
 fastapi, starlette, logging, system_metrics; asgi has no entry point) are never loaded. Under the
 launcher this does nothing: the launcher loads them itself, after the configurator.
 """
@@ -17,6 +17,15 @@ from collections.abc import Mapping
 
 _log = logging.getLogger("vitalyst_otel")
 
+# Contrib instrumentors we replace: loading them too would give a request two server spans
+# (fastapi, starlette), a second OTLP log bridge (logging), or uncurated runtime metrics.
+REPLACED_INSTRUMENTORS = {
+    "fastapi": "HTTP server spans and metrics come from vitalyst_otel's own middleware",
+    "starlette": "HTTP server spans and metrics come from vitalyst_otel's own middleware",
+    "logging": "vitalyst_otel installs the one OTLP log bridge and the JSON log format",
+    "system_metrics": "vitalyst_otel registers a curated set of runtime metrics",
+}
+
 
 def disabled_names(environ: Mapping[str, str]) -> set[str]:
     return {name.strip() for name in environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "").split(",") if name.strip()}
@@ -27,12 +36,9 @@ def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
     from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
     from opentelemetry.util._importlib_metadata import entry_points
 
-    from vitalyst_otel.distro import REPLACED_INSTRUMENTORS, VitalystDistro
-
     disabled = disabled_names(environ)
     if "*" in disabled:
         return []
-    distro = VitalystDistro()
     loaded = []
     for entry_point in entry_points(group="opentelemetry_instrumentor"):
         if entry_point.name in disabled or entry_point.name in REPLACED_INSTRUMENTORS:
@@ -43,7 +49,7 @@ def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
             if conflict:
                 _log.debug("Not instrumenting %s: %s", entry_point.name, conflict)
                 continue
-            distro.load_instrumentor(entry_point, skip_dep_check=True)
+            entry_point.load()().instrument(skip_dep_check=True)
             loaded.append(entry_point.name)
         except ModuleNotFoundError:  # the instrumented library is not installed
             continue

@@ -45,7 +45,9 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Status, StatusCode
 
 from vitalyst_otel.cardinality import DeclaredValues, FirstSeen
+from vitalyst_otel.errors import error_type
 from vitalyst_otel.genai import ModelCall, create_instruments
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 SCOPE = "vitalyst_otel"
 NODE_TYPES = ("concept", "entity", "document", "source", "claim", "relation", "topic")
@@ -80,14 +82,8 @@ class _Instruments:
         self._observed.append(instrument)
 
 
-_state: dict[str, _Instruments] = {}
-
-
 def _instruments() -> _Instruments:
-    found = _state.get("instruments")
-    if found is None:
-        found = _state.setdefault("instruments", _Instruments())
-    return found
+    return lifecycle.get_or_create("meters", _Instruments)
 
 
 def declare_node_types(types: Iterable[str]) -> None:
@@ -129,11 +125,6 @@ def validation_enqueued(count: int = 1) -> None:
 def validation_processed(outcome: str = "valid", count: int = 1) -> None:
     """``outcome``: valid, invalid or error."""
     _instruments().processed.add(count, {"outcome": processed_outcomes(outcome)})
-
-
-def error_type(exc: BaseException) -> str:
-    cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
 class track_enrichment:  # noqa: N801 - used like a function: with track_enrichment(): ...

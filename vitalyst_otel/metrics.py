@@ -3,18 +3,16 @@ and the user's views (:mod:`vitalyst_otel.views`)."""
 
 from __future__ import annotations
 
-import sys
-
 from opentelemetry.sdk.metrics import (
     AlwaysOffExemplarFilter,
     AlwaysOnExemplarFilter,
     MeterProvider,
     TraceBasedExemplarFilter,
 )
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-from vitalyst_otel.export.guard import exporter_for
 from vitalyst_otel.config import Settings
+from vitalyst_otel.export.factory import ExporterFactory
 from vitalyst_otel.views import cap_reader, capped, reader_limits
 
 EXEMPLAR_FILTERS = {
@@ -30,7 +28,7 @@ def prometheus_reader(cap: int):
     return PrometheusMetricReader(cardinality_limits=reader_limits(cap))
 
 
-def build_meter_provider(settings: Settings, resource, statuses: dict, closers: list,
+def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
                          extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
     cap = settings.metric_cardinality_limit
     readers = [extra_reader] if extra_reader is not None else []
@@ -42,13 +40,8 @@ def build_meter_provider(settings: Settings, resource, statuses: dict, closers: 
             prometheus = prometheus_reader(cap)
             readers.append(prometheus)
             continue
-        if name == "console":
-            exporter = ConsoleMetricExporter(out=sys.stderr)
-        else:
-            exporter = exporter_for("metrics", settings, statuses)
-            closers.append(exporter)
         readers.append(PeriodicExportingMetricReader(
-            exporter,
+            factory.named("metrics", name),
             export_interval_millis=settings.metric_export_interval,
             export_timeout_millis=settings.metric_export_timeout,
             cardinality_limits=reader_limits(cap),

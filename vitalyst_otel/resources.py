@@ -48,8 +48,13 @@ def build_resource(configured: Mapping[str, str], service_name: str, detectors: 
         version = distribution_version(service_name)
         if version:
             attributes["service.version"] = version
-    instance = ServiceInstanceIdResourceDetector().detect()
-    return instance.merge(Resource(attributes))
+    return for_this_process(Resource(attributes))
+
+
+def for_this_process(resource: Resource) -> Resource:
+    """``resource`` with this process's ``service.instance.id`` (the SDK's detector draws one per
+    pid, so after a fork this is the id the SDK's providers take over too)."""
+    return resource.merge(ServiceInstanceIdResourceDetector().detect())
 
 
 _SERVERS = {"uvicorn", "gunicorn", "hypercorn", "granian", "daphne", "fastapi", "opentelemetry-instrument"}

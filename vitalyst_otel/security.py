@@ -31,8 +31,9 @@ from typing import Any
 from opentelemetry import metrics, trace
 
 from vitalyst_otel.cardinality import DeclaredValues
+from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import current_request
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 EVENT_TYPES = ("auth_failure", "authz_denied", "invalid_token", "rate_limited", "input_rejected",
                "suspicious_request", "csrf_failure")
@@ -116,9 +117,7 @@ class SecurityMonitor:
 
 def event(event_type: str, **details: Any) -> None:
     """Record one security event (see the module documentation)."""
-    from vitalyst_otel.configurator import current
-
-    monitor = getattr(current(), "security", None)
+    monitor = lifecycle.security
     if monitor is None:
         _log.warning("security event %s (vitalyst_otel is not configured: not counted)", event_type,
                      extra={"vitalyst.security.event.type": event_type})

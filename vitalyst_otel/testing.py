@@ -124,26 +124,22 @@ def _merge(previous: Any, point) -> Any:
     return previous + current
 
 
-_PROCESS_CAPTURE: dict[str, Capture] = {}
-
-
 def capture_telemetry(**overrides: Any) -> Capture:
     """Configure vitalyst_otel for this process with in-memory sinks (once) and return them."""
-    capture = _PROCESS_CAPTURE.get("capture")
-    if capture is not None:
-        return capture
-    from vitalyst_otel.configurator import configure, current
+    from vitalyst_otel.setup.configure import configure
+    from vitalyst_otel.setup.lifecycle import lifecycle
 
-    capture = Capture()
-    if current() is not None:
-        raise RuntimeError(
-            "vitalyst_otel was configured before the otel_capture fixture was first used; "
-            "call vitalyst_otel.testing.capture_telemetry() first (e.g. in conftest.py).")
-    settings = {"traces_exporter": "none", "metrics_exporter": "none", "logs_exporter": "none",
-                "traces_sampler": "always_on", **overrides}
-    configure(_capture=capture, **settings)
-    _PROCESS_CAPTURE["capture"] = capture
-    return capture
+    with lifecycle.lock:
+        if lifecycle.capture is not None:
+            return lifecycle.capture
+        if lifecycle.handle is not None:
+            raise RuntimeError(
+                "vitalyst_otel was configured before the otel_capture fixture was first used; "
+                "call vitalyst_otel.testing.capture_telemetry() first (e.g. in conftest.py).")
+        lifecycle.capture = Capture()
+        configure(**{"traces_exporter": "none", "metrics_exporter": "none", "logs_exporter": "none",
+                     "traces_sampler": "always_on", **overrides})
+        return lifecycle.capture
 
 
 @pytest.fixture

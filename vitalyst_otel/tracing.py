@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanLimits, TracerProvider, sampling
 
+from vitalyst_otel.config import Settings
 from vitalyst_otel.export.batch import BatchQueue
-from vitalyst_otel.export.console import CompactConsoleSpanExporter
-from vitalyst_otel.export.guard import RedactingSpanExporter, exporter_for
+from vitalyst_otel.export.factory import ExporterFactory
+from vitalyst_otel.export.redacting import RedactingSpanExporter
 from vitalyst_otel.export.sizes import span_size
 from vitalyst_otel.export.span_processor import QueueSpanProcessor
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.config import Settings
 
 
 def build_sampler(settings: Settings) -> sampling.Sampler:
@@ -41,22 +41,19 @@ def build_span_limits(settings: Settings) -> SpanLimits:
     )
 
 
-def build_tracer_provider(settings: Settings, resource, redactor: Redactor, statuses: dict,
-                          closers: list, extra_exporter=None) -> TracerProvider:
+def build_tracer_provider(settings: Settings, resource, redactor: Redactor, factory: ExporterFactory,
+                          extra_exporter=None) -> TracerProvider:
     """``extra_exporter`` (the test capture) gets every span synchronously, redacted like the rest."""
     provider = TracerProvider(sampler=build_sampler(settings), resource=resource,
                               span_limits=build_span_limits(settings), shutdown_on_exit=False)
     for name in settings.traces_exporter:
-        if name == "console":
-            exporter, on_full = CompactConsoleSpanExporter(), None
-        else:
-            exporter = exporter_for("traces", settings, statuses)
-            on_full = (lambda status: lambda items: status.dropped(len(items)))(statuses["traces"])
-        closers.append(exporter)
+        exporter = factory.named("traces", name)
+        status = getattr(exporter, "status", None)
         provider.add_span_processor(QueueSpanProcessor(BatchQueue(
             [RedactingSpanExporter(exporter, redactor)], "traces", max_queue=settings.bsp_max_queue_size,
             max_batch=settings.bsp_max_export_batch_size, delay_s=settings.bsp_schedule_delay / 1000,
-            on_full=on_full, max_bytes=settings.export_queue_max_bytes, size_of=span_size)))
+            on_full=(lambda items: status.dropped(len(items))) if status is not None else None,
+            max_bytes=settings.export_queue_max_bytes, size_of=span_size)))
     if extra_exporter is not None:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import yaml
 
 from devstack.binaries import MissingPart, run_build_script
@@ -146,10 +147,12 @@ class LocalApiServer:
              "--service-account-key-file", str(certs / "sa.pub"),
              "--service-account-signing-key-file", str(certs / "sa.key"),
              "--service-cluster-ip-range", "10.96.0.0/16",
+             # The "kubernetes" Service's endpoints cannot be a loopback address; nothing needs them.
+             "--endpoint-reconciler-type", "none",
              # RBAC as in a cluster: the admin certificate is in system:masters, and the agent's
              # service-account token has exactly what the chart's roles grant.
              "--authorization-mode", "RBAC",
-             "--anonymous-auth", "false",
+             "--anonymous-auth=false",
              "--cert-dir", str(directory / "cert-dir")],
             stdout=logs[1].open("w"), stderr=subprocess.STDOUT))
         url = f"https://127.0.0.1:{api_port}"
@@ -167,17 +170,18 @@ class LocalApiServer:
 
     def _wait_ready(self, certs: Path, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        cert = (str(certs / "admin.crt"), str(certs / "admin.key"))
+        context = ssl.create_default_context(cafile=str(certs / "ca.crt"))
+        context.load_cert_chain(str(certs / "admin.crt"), str(certs / "admin.key"))
         while time.monotonic() < deadline:
             for process, log in zip(self.processes, self.logs):
                 if process.poll() is not None:
                     self.stop()
                     raise AssertionError(f"{log.stem} exited: {log.read_text()[-3000:]}")
             try:
-                response = httpx.get(f"{self.url}/readyz", verify=str(certs / "ca.crt"), cert=cert, timeout=2)
-                if response.status_code == 200:
-                    return
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"{self.url}/readyz", context=context, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:  # refused, not ready yet (HTTPError), TLS not up
                 pass
             time.sleep(0.5)
         self.stop()

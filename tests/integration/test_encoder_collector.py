@@ -1,6 +1,6 @@
 """Our OTLP encoder against the real collector (vitalyst-otelcol, built from collector/manifest.yaml).
 
-Payloads from vitalyst_otel.export.encoder are posted to the collector's OTLP/HTTP receiver; each
+Payloads from vitalyst_otel.export.protobuf are posted to the collector's OTLP/HTTP receiver; each
 must be accepted (HTTP 200, no partial_success rejections) and come out of the file exporter
 (format: proto, each message preceded by its 4-byte big-endian length) as the same message:
 SDK-made telemetry with every feature, then random batches from the equivalence test's strategies.
@@ -39,7 +39,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from tests.conftest import require
 from tests.unit.export.otlp_strategies import log_batches, metrics_data, span_batches
-from vitalyst_otel.export import encoder
+from vitalyst_otel.export import protobuf as encoder
 
 pytestmark = pytest.mark.integration
 

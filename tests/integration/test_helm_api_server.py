@@ -187,18 +187,29 @@ def test_agent_adds_pod_metadata_with_the_charts_rbac(cluster, helm, collector_b
     with log.open("w") as out:
         process = subprocess.Popen([str(collector_binary), *container.args], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        body = metrics_request(resource={"service.name": "kg-api", "k8s.pod.uid": pod_uid})
+        # The resource the Operator's injection gives the pod (the exporter serves target_info only
+        # for a resource with a service.instance.id).
+        body = metrics_request(resource={"service.name": "kg-api", "k8s.pod.uid": pod_uid,
+                                         "service.instance.id": f"{APPS}.{pod['metadata']['name']}.app"})
+        answers: list[str] = []
 
         def enriched() -> dict[str, str] | None:
             if process.poll() is not None:
                 raise AssertionError(f"agent exited: {log.read_text()[-3000:]}")
+            answers.append(post_http(f"127.0.0.1:{ports['http']}", "/v1/metrics", body, timeout=5).status)
             try:
-                post_http(f"127.0.0.1:{ports['http']}", "/v1/metrics", body, timeout=5)
                 return _target_info(ports["prometheus"])
             except OSError:
                 return None
 
-        labels = eventually(enriched, 60, "target_info with the pod's Kubernetes metadata", interval=1)
+        try:
+            labels = eventually(enriched, 60, "target_info with the pod's Kubernetes metadata", interval=1)
+        except AssertionError as exc:
+            import urllib.request
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports['prometheus']}/metrics", timeout=5) as page:
+                served = [line for line in page.read().decode().splitlines() if not line.startswith("#")][:15]
+            raise AssertionError(f"{exc}\nanswers: {answers[-3:]}\nserved: {served}\nagent log: {log.read_text()[-3000:]}") from None
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -38,7 +38,7 @@ gc.collect()
 after = psutil.Process().memory_info().rss
 status = handle.statuses["logs"].snapshot()
 with open(sys.argv[1], "w") as out:
-    json.dump({"before": before, "after": after, "queued_bytes": handle.log_queue.queued_bytes,
+    json.dump({"before": before, "after": after, "queued_bytes": handle._parts.log_queue.queued_bytes,
                "dropped": status.dropped_items, "limit": handle.settings.export_queue_max_bytes}, out)
 os._exit(0)  # the collector never answers: no point waiting for the shutdown bound
 """

@@ -3,7 +3,7 @@ the environment (OTLP to the test's receiver, or to a closed port for the audit 
 sends every shape of the redaction corpus through every channel: log messages, arguments, extra
 fields, logger.exception, the OpenTelemetry logs API, span names/attributes/events/exceptions,
 metric attributes, audit details, unhandled exceptions in requests (span event + the
-error-fingerprint line), and failed log calls (the "--- Logging error ---" report on stderr)."""
+error-fingerprint line), and failed log calls (their fallback line, and stderr)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def main() -> None:
             span.record_exception(ValueError(text))
         counter.add(1, {"app.note": text})
         audit.record("svc", "corpus.check", f"shape/{index}", "success", note=text)
-        log.info("%d items", text)  # a failed log call: handleError reports it on stderr
+        log.info("%d items", text)  # a failed log call: one line with the template, the argument not shown
 
     for index, shape in enumerate(TEXTS):
         everywhere(index, shape.text)

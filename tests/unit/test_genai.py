@@ -9,7 +9,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from vitalyst_otel import genai, meters
 from vitalyst_otel.config import Settings
-from vitalyst_otel.configurator import current
+from vitalyst_otel.setup.configure import current
 from tests.support.fake_model_server import INPUT_TOKENS, OUTPUT_TOKENS, RESPONSE_MODEL, FakeModelServer
 
 OURS = meters.SCOPE

@@ -98,12 +98,13 @@ def test_series_per_instrument_are_capped_by_the_view():
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+    from vitalyst_otel.export.factory import ExporterFactory
     from vitalyst_otel.metrics import build_meter_provider
     from vitalyst_otel.config import Settings
 
     settings = Settings.load({"metrics_exporter": "none"}, environ={"VITALYST_METRIC_CARDINALITY_LIMIT": "50"})
     reader = InMemoryMetricReader()
-    provider, _ = build_meter_provider(settings, None, {}, [], extra_reader=reader)
+    provider, _ = build_meter_provider(settings, None, ExporterFactory(settings), extra_reader=reader)
     assert isinstance(provider, MeterProvider)
     counter = provider.get_meter("t").create_counter("unbounded")
     for i in range(500):

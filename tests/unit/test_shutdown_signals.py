@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from vitalyst_otel.http_server import HttpServerTelemetry, ServerTelemetryMiddleware
+from vitalyst_otel.http.server import HttpServerTelemetry, ServerTelemetryMiddleware
 
 
 def _run(body: str) -> subprocess.CompletedProcess:
@@ -123,7 +123,7 @@ def test_configure_wires_the_lifespan_flush_to_the_handle():
         handle = vitalyst_otel.configure(traces_exporter="none", metrics_exporter="none", logs_exporter="none")
         flushed = []
         handle.force_flush = lambda timeout: flushed.append(timeout) or True
-        handle.http.on_stopping()
+        handle._parts.http.on_stopping()
         print(flushed)
     """)
     assert done.stdout.split() == ["[5.0]"], done.stderr

@@ -5,6 +5,7 @@ import logging
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import View
 
+from vitalyst_otel.export.factory import ExporterFactory
 from vitalyst_otel.metrics import build_meter_provider
 from vitalyst_otel.config import Settings
 
@@ -13,7 +14,7 @@ def provider_with(views=(), cap="50"):
     settings = Settings.load({"metrics_exporter": "none", "views": list(views)},
                              environ={"VITALYST_METRIC_CARDINALITY_LIMIT": cap})
     reader = InMemoryMetricReader()
-    provider, _ = build_meter_provider(settings, None, {}, [], extra_reader=reader)
+    provider, _ = build_meter_provider(settings, None, ExporterFactory(settings), extra_reader=reader)
     return settings, provider, reader
 
 

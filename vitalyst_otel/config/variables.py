@@ -268,11 +268,12 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_ACCESS_LOG", True, p.boolean, "true, false",
         "Log one JSON line per request (uvicorn's access log, reshaped)."),
     Var("VITALYST_REDACT_KEYS", (), p.name_list, "comma-separated names (case-insensitive)",
-        "Extra sensitive keys, masked in headers, query strings, log fields and span attributes "
-        f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)})."),
-    Var("VITALYST_REDACT_MAX_CHARS", 32768, p.int_at_least(1024), "an integer of at least 1024",
+        "Extra sensitive keys, masked in headers, query strings, log fields, span and metric attributes "
+        f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)} and more, docs/security.md); "
+        "matched by whole key parts, like them (tenant_pin masks x.tenant_pin, not tenant_pins)."),
+    Var("VITALYST_REDACT_MAX_CHARS", 16384, p.int_at_least(1024), "an integer of at least 1024",
         "Longest string (characters) redaction looks at: a longer message, attribute or exception "
-        "text is cut to this size, with a marker, before any pattern runs (docs/security.md)."),
+        "text is cut to this size (its first and last halves around a marker) before any pattern runs (docs/security.md)."),
     Var("VITALYST_METRICS_ROUTE", "/metrics", p.text, "a path",
         "Route on the app that serves Prometheus metrics when OTEL_METRICS_EXPORTER has prometheus."),
     Var("VITALYST_RUNTIME_METRICS", True, p.boolean, "true, false",

@@ -2,25 +2,25 @@
 audit trail use (spans go through the SDK's BatchSpanProcessor).
 
 ``put`` never blocks: past ``max_queue`` items, or past ``max_bytes`` (the sum of ``size_of``
-over what is queued, :mod:`vitalyst_otel.export.sizes`), the item is refused and ``on_full``
-decides what happens to it (the log bridge counts it as dropped; the audit trail writes it to its fallback
-file). A batch that every exporter did not take is given to ``on_failure``. ``on_idle`` runs on
-the worker after each round (the audit trail re-sends its fallback file there). After ``fork()`` the
-child gets a fresh lock, an empty queue and its own worker. ``synchronous=True`` exports on
-the caller's thread (the in-memory test capture).
+over what is queued and the batch being exported, :mod:`vitalyst_otel.export.sizes`), the item
+is refused and ``on_full`` decides what happens to it (the log bridge counts it as dropped; the
+audit trail writes it to its fallback file). A batch that every exporter did not take is given
+to ``on_failure``. ``on_idle`` runs on the worker after each round (the audit trail re-sends its
+fallback file there). After ``fork()`` the child gets a fresh lock, an empty queue and its own
+worker. ``synchronous=True`` exports on the caller's thread (the in-memory test capture).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, set_value
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _log = logging.getLogger("vitalyst_otel.export")
 
@@ -54,8 +54,7 @@ class BatchQueue:
         self._queue: deque = deque()
         self._stopped = False
         self._start()
-        reinit = weakref.WeakMethod(self._start)
-        os.register_at_fork(after_in_child=lambda: (method := reinit()) and method())
+        lifecycle.on_fork(self._start)
 
     def _start(self) -> None:
         self._lock = threading.Lock()

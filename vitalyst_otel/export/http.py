@@ -15,12 +15,12 @@ import random
 import ssl
 import threading
 import time
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from vitalyst_otel.resources import DISTRO_NAME, distribution_version
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 RETRYABLE = frozenset({429, 502, 503, 504})
 _USER_AGENT = f"{DISTRO_NAME}/{distribution_version(DISTRO_NAME) or 'dev'}"
@@ -65,8 +65,7 @@ class OtlpHttpSender:
         self._hurry = threading.Event()
         # A fork can happen while another thread holds the lock mid-send: the child would wait on
         # it forever. The child gets a fresh lock and no connection.
-        reinit = weakref.WeakMethod(self._after_fork)
-        os.register_at_fork(after_in_child=lambda: (method := reinit()) and method())
+        lifecycle.on_fork(self._after_fork)
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()

@@ -32,11 +32,11 @@ from opentelemetry.sdk.metrics.view import (
 )
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from vitalyst_otel.export import encoder
+from vitalyst_otel.config import OtlpSettings
+from vitalyst_otel.export import protobuf
 from vitalyst_otel.export.http import OtlpHttpSender
 from vitalyst_otel.export.protobuf.wire import take_repairs
 from vitalyst_otel.export.status import ExportStatus
-from vitalyst_otel.config import OtlpSettings
 
 _log = logging.getLogger("vitalyst_otel.export")
 
@@ -115,7 +115,7 @@ class OtlpSpanExporter(_Exporting, SpanExporter):
     signal = "traces"
 
     def export(self, spans: Sequence) -> SpanExportResult:
-        ok = self._send(encoder.encode_spans, spans, len(spans))
+        ok = self._send(protobuf.encode_spans, spans, len(spans))
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -129,7 +129,7 @@ class OtlpLogExporter(_Exporting, LogRecordExporter):
     signal = "logs"
 
     def export(self, batch: Sequence) -> LogRecordExportResult:
-        ok = self._send(encoder.encode_logs, batch, len(batch))
+        ok = self._send(protobuf.encode_logs, batch, len(batch))
         return LogRecordExportResult.SUCCESS if ok else LogRecordExportResult.FAILURE
 
     def shutdown(self) -> None:
@@ -170,7 +170,7 @@ class OtlpMetricExporter(_Exporting, MetricExporter):
                      for sm in rm.scope_metrics for m in sm.metrics)
         if points == 0:
             return MetricExportResult.SUCCESS
-        ok = self._send(encoder.encode_metrics, metrics_data, points,
+        ok = self._send(protobuf.encode_metrics, metrics_data, points,
                         deadline=time.monotonic() + timeout_millis / 1000.0)
         return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 

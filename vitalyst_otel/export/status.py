@@ -10,11 +10,11 @@ line saying how long it lasted and how many batches were lost. The health check 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from dataclasses import dataclass
+
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _log = logging.getLogger("vitalyst_otel.export")
 QUEUE_FULL_REPEAT_S = 300.0
@@ -53,8 +53,7 @@ class ExportStatus:
         self.last_error: str | None = None
         self.repaired_items = 0
         self.invalid_items = 0
-        reinit = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (me := reinit()) and me._new_lock())
+        lifecycle.on_fork(self._new_lock)
 
     def _new_lock(self) -> None:
         self._lock = threading.Lock()

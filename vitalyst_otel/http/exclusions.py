@@ -32,9 +32,18 @@ def joined_pattern(patterns: tuple[str, ...], flags: int = 0) -> re.Pattern | No
     return re.compile("|".join(f"(?:{p})" for p in usable), flags) if usable else None
 
 
-def is_excluded(search, scope: dict) -> bool:
+def is_excluded(search, scope: dict, with_url: bool = True) -> bool:
     """``search`` (a compiled pattern's search) finds the request's path or contrib's URL."""
-    return search(scope["path"]) is not None or search(contrib_url(scope)) is not None
+    return search(scope["path"]) is not None or (with_url and search(contrib_url(scope)) is not None)
+
+
+def path_anchored_only(pattern: re.Pattern) -> bool:
+    """Whether every alternative of a joined pattern (``(?:a)|(?:b)``) starts with ``^/``: such
+    a pattern cannot match contrib's URL, so the URL need not be built (the defaults' case)."""
+    text = pattern.pattern
+    if not (text.startswith("(?:") and text.endswith(")")):
+        return False
+    return all(part.startswith("^/") for part in text[3:-1].split(")|(?:"))
 
 
 def _compiles(pattern: str) -> bool:

@@ -116,9 +116,17 @@ class RouteTemplates:
     def resolve(self, scope: dict, app, entry_root_path: str) -> str | None:
         """The full template of the route that served ``scope``, or None (no match, 405, or an
         app we cannot index: then :func:`scope_template`'s best effort)."""
+        matched = scope.get("route")
+        held = self._indexes.get(id(app))
+        if held is not None and held[0] is app and matched is not None:
+            found = held[1].get(id(matched))  # the common case: one lookup, one entry
+            if found is not None and found[0] is matched and len(found[1]) == 1:
+                entry = found[1][0]
+                if entry.methods is not None and scope.get("method") not in entry.methods:
+                    return None
+                return entry_root_path + entry.template if entry_root_path else entry.template
         if app is None or not hasattr(app, "routes"):
             return scope_template(scope, entry_root_path)
-        matched = scope.get("route")
         endpoint = scope.get("endpoint")
         if matched is None and endpoint is None:
             return None

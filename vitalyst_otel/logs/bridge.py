@@ -14,9 +14,7 @@ second call or after a ``dictConfig``.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import weakref
 
 import orjson
 from opentelemetry._logs import SeverityNumber
@@ -30,6 +28,8 @@ from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.records import clean_exception_fields
+from vitalyst_otel.resources import for_this_process
+from vitalyst_otel.setup.lifecycle import lifecycle
 
 _SEVERITY = {
     logging.DEBUG: (SeverityNumber.DEBUG, "DEBUG"),
@@ -96,7 +96,7 @@ class BridgeRecord:
 
 class OtlpLogHandler(logging.Handler):
     def __init__(self, queue, resource, redactor: Redactor | None = None, level: int = logging.NOTSET,
-                 max_attributes: int = 128, resource_of=None, max_length: int | None = None) -> None:
+                 max_attributes: int = 128, max_length: int | None = None) -> None:
         super().__init__(level)
         self.queue = queue
         self.resource = resource if resource is not None else Resource.get_empty()
@@ -104,10 +104,11 @@ class OtlpLogHandler(logging.Handler):
         self.max_attributes = max_attributes
         self.max_length = max_length
         self._scopes: dict[str, InstrumentationScope] = {}
-        if resource_of is not None:
-            # After fork() the SDK gives the process a new service.instance.id: take it over.
-            this = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: (h := this()) and setattr(h, "resource", resource_of()))
+        lifecycle.on_fork(self._renew_resource)
+
+    def _renew_resource(self) -> None:
+        """After fork() the process has a new service.instance.id."""
+        self.resource = for_this_process(self.resource)
 
     def _scope(self, name: str) -> InstrumentationScope:
         scope = self._scopes.get(name)

@@ -20,6 +20,13 @@ from opentelemetry.context import get_current
 from opentelemetry.trace import get_current_span
 from pythonjsonlogger.core import RESERVED_ATTRS, BaseJsonFormatter
 
+from vitalyst_otel.errors import error_type
+from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
+from vitalyst_otel.logs.message import message_of
+from vitalyst_otel.redaction import Redactor
+from vitalyst_otel.redaction.records import clean_exception_fields
+from vitalyst_otel.safe_values import sanitize
+
 try:  # the context key the API stores the current span under: one dict lookup per line
     from opentelemetry.trace.propagation import _SPAN_KEY
 except ImportError:  # pragma: no cover - a future API that moved it
@@ -36,11 +43,6 @@ def current_span_context():
 
 _INVALID = get_current_span().get_span_context()
 
-from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
-from vitalyst_otel.logs.message import message_of
-from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.redaction.records import clean_exception_fields
-from vitalyst_otel.safe_values import sanitize
 
 REPAIRED_FIELD = "log.repaired"
 
@@ -75,8 +77,7 @@ def exception_fields(exc_info) -> dict[str, str]:
     if exc_type is None:
         return {}
     return {
-        "exception.type": f"{exc_type.__module__}.{exc_type.__qualname__}"
-        if exc_type.__module__ not in ("builtins", "__main__") else exc_type.__qualname__,
+        "exception.type": error_type(exc_type),
         "exception.message": str(exc),
         "exception.stacktrace": "".join(traceback.format_exception(exc_type, exc, tb)),
     }

@@ -21,12 +21,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 
+from vitalyst_otel.config import Settings
+from vitalyst_otel.http.request_context import EXCLUDED, current_request
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction.records import guard_error_report
-from vitalyst_otel.request_context import EXCLUDED, current_request
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
@@ -59,7 +59,7 @@ class AccessLogFilter(logging.Filter):
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
             client = self.hasher(str(client).rsplit(":", 1)[0])
-        path = self.redactor.text(path)  # an absolute-form target carries user:password@
+        path = self.redactor.path(path)  # an absolute-form target carries user:password@
         if query:
             query = self.redactor.query(query)
             fields["url.query"] = query
@@ -111,20 +111,10 @@ class LoggingSetup:
                 logger.removeFilter(existing)
             logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher))
 
-    def remove(self) -> None:
-        root = logging.getLogger()
-        for handler in self.handlers:
-            root.removeHandler(handler)
-            handler.close()
-        for handler in self.displaced:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        self.displaced.clear()
-        for name in ACCESS_LOGGERS:
-            logger = logging.getLogger(name)
-            for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
-                logger.removeFilter(existing)
-        _unhook()
+    def activate(self) -> None:
+        """Apply now, and again after every ``dictConfig``/``fileConfig``."""
+        self.apply()
+        _hook(self)
 
     def add_bridge(self, handler: OtlpLogHandler) -> None:
         """Attach the OTLP log bridge (replacing any earlier one)."""
@@ -163,8 +153,7 @@ def install(settings: Settings, redactor: Redactor, hasher=None) -> LoggingSetup
         setup.handlers.append(console)
         if settings.log_file is not None:
             setup.handlers.append(_tag(guard_error_report(_file_handler(settings, redactor), redactor)))
-    setup.apply()
-    _hook(setup)
+    setup.activate()
     return setup
 
 
@@ -183,14 +172,10 @@ def _file_handler(settings: Settings, redactor: Redactor) -> logging.Handler:
 
 # --- surviving dictConfig -------------------------------------------------------------------
 
-_ORIGINALS: dict[str, object] = {}
-
-
 def _hook(setup: LoggingSetup) -> None:
     for name in ("dictConfig", "fileConfig"):
         current = getattr(logging.config, name)
         original = getattr(current, "__wrapped__", current)
-        _ORIGINALS.setdefault(name, original)
 
         def wrapper(*args, __original=original, **kwargs):
             result = __original(*args, **kwargs)
@@ -200,9 +185,3 @@ def _hook(setup: LoggingSetup) -> None:
         wrapper.__wrapped__ = original
         wrapper.setup = setup
         setattr(logging.config, name, wrapper)
-
-
-def _unhook() -> None:
-    for name, original in _ORIGINALS.items():
-        setattr(logging.config, name, original)
-    _ORIGINALS.clear()

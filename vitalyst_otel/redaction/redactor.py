@@ -11,12 +11,12 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from vitalyst_otel.redaction.keys import KeyMatcher
 from vitalyst_otel.redaction.scanner import MASK, QUERY_KEYS, clip, maybe_secret, scanner
 
-DEFAULT_MAX_CHARS = 32768  # VITALYST_REDACT_MAX_CHARS
+DEFAULT_MAX_CHARS = 16384  # VITALYST_REDACT_MAX_CHARS
 # Attribute keys whose values are URLs or query strings, scrubbed rather than masked.
 URL_KEYS = frozenset({"url.full", "http.url", "http.target", "url.original", "server.url"})
 QUERY_ATTRIBUTE_KEYS = frozenset({"url.query"})
@@ -97,7 +97,19 @@ class Redactor:
     def mapping(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self.value(k, v) for k, v in data.items()}
 
-    # --- URLs and query strings
+    # --- URLs, paths and query strings
+
+    def path(self, path: str) -> str:
+        """A request path (also an absolute-form target such as ``http://user:pw@host/x``, and
+        also when percent-encoded, as uvicorn's access line has it) with credentials masked."""
+        cleaned = self.text(path)
+        if "%" in path and cleaned == path:
+            decoded = unquote(path)
+            if decoded != path:
+                masked = self.text(decoded)
+                if masked != decoded:
+                    return masked
+        return cleaned
 
     def query(self, query: str) -> str:
         """A query string with the values of sensitive parameters masked (the rest scanned)."""

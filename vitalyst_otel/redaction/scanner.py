@@ -64,11 +64,26 @@ def _basic_credentials(value: str) -> bool:
     return any(c.isdigit() or c in "+/=" for c in value) or not value[1:].islower()
 
 
-def _quoted_end(text: str, start: int, quote: str) -> int:
+class _Lines:
+    """Line ends of one text, found once each (values that run to the end of their line)."""
+
+    __slots__ = ("text", "end")
+
+    def __init__(self, text: str):
+        self.text = text
+        self.end = -1
+
+    def end_after(self, position: int) -> int:
+        if position > self.end:
+            found = _LINE_END.search(self.text, position)
+            self.end = found.start() if found else len(self.text)
+        return self.end
+
+
+def _quoted_end(text: str, start: int, quote: str, lines: _Lines) -> int:
     """Index of the closing ``quote`` of a string that starts at ``start`` (the end of the line
     when it is not closed)."""
-    line = _LINE_END.search(text, start)
-    limit = line.start() if line else len(text)
+    limit = lines.end_after(start)
     position = start
     while True:
         found = text.find(quote, position, limit)
@@ -82,7 +97,7 @@ def _quoted_end(text: str, start: int, quote: str) -> int:
         position = found + 1
 
 
-def _value_span(text: str, start: int, to_line_end: bool) -> tuple[int, int]:
+def _value_span(text: str, start: int, to_line_end: bool, lines: _Lines) -> tuple[int, int]:
     """(start, end) of the value that begins at ``start`` (just after the separator)."""
     n = len(text)
     while start < n and text[start] in " \t":
@@ -90,8 +105,10 @@ def _value_span(text: str, start: int, to_line_end: bool) -> tuple[int, int]:
     if start + 1 < n and text[start] == "b" and text[start + 1] in "\"'":
         start += 1  # a bytes repr: b'...'
     if start < n and text[start] in "\"'":
-        return start + 1, _quoted_end(text, start + 1, text[start])
-    stop = (_LINE_END if to_line_end else _NEXT_FIELD).search(text, start)
+        return start + 1, _quoted_end(text, start + 1, text[start], lines)
+    if to_line_end:
+        return start, lines.end_after(start)
+    stop = _NEXT_FIELD.search(text, start)
     return start, stop.start() if stop else n
 
 
@@ -106,6 +123,7 @@ def scanner(is_sensitive: Callable[[str], bool], words: Iterable[str]) -> Callab
         for match in keys.finditer(backwards):
             found.append((n - match.start("sep"), n - match.start("key"), match.group("sep")))
         masked_until = -1
+        lines = _Lines(text)
         for value_start, key_end, sep in reversed(found):
             if value_start <= masked_until:
                 continue
@@ -125,10 +143,10 @@ def scanner(is_sensitive: Callable[[str], bool], words: Iterable[str]) -> Callab
             elif sep == ",":
                 if before not in "\"'" and text[key_end:key_end + 1] not in ("'", '"'):
                     continue
-                start, stop = _value_span(text, value_start, True)
+                start, stop = _value_span(text, value_start, True, lines)
             else:
                 whole = sep == ":" or key.lower() in WHOLE_LINE_KEYS
-                start, stop = _value_span(text, value_start, whole)
+                start, stop = _value_span(text, value_start, whole, lines)
             if stop > start:
                 spans.append((start, stop))
                 masked_until = stop
@@ -199,14 +217,22 @@ def maybe_secret(text: str) -> bool:
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with a marker, before any pattern sees it. A token
-    cut in two is dropped whole, so no recognisable prefix of a credential is left."""
+    """``text`` cut to about ``limit`` characters before any pattern sees it: its first and last
+    halves (the end of a stack trace is its most useful part) around a marker. A token cut in two
+    is dropped whole, so no recognisable part of a credential is left at either cut."""
     if len(text) <= limit:
         return text
-    cut = limit
-    floor = max(0, limit - 512)
-    while cut > floor and text[cut - 1] in _TOKEN_CHARS:
-        cut -= 1
-    if cut == floor and floor:
-        cut = limit
-    return f"{text[:cut]}…[truncated {len(text) - cut} chars]"
+    half = limit // 2
+    head = half
+    floor = max(0, half - 512)
+    while head > floor and text[head - 1] in _TOKEN_CHARS:
+        head -= 1
+    if head == floor and floor:
+        head = half
+    tail = len(text) - half
+    ceiling = min(len(text), tail + 512)
+    while tail < ceiling and text[tail] in _TOKEN_CHARS:
+        tail += 1
+    if tail == ceiling and ceiling < len(text):
+        tail = len(text) - half
+    return f"{text[:head]}…[{tail - head} chars cut]…{text[tail:]}"

@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.unit.export.otlp_strategies import log_batches, metrics_data, span_batches
-from vitalyst_otel.export import encoder
+from vitalyst_otel.export import protobuf as encoder
 from vitalyst_otel.export.protobuf import wire
 
 EXAMPLES = int(os.environ.get("VITALYST_HYPOTHESIS_EXAMPLES", "300"))

@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 
-from vitalyst_otel.export import encoder
+from vitalyst_otel.export import protobuf as encoder
 from vitalyst_otel.export.protobuf import traces, wire
 
 
@@ -302,7 +302,7 @@ def test_log_records_from_the_logging_handler():
 
 
 def test_the_encode_path_needs_no_protobuf_runtime():
-    code = ("import sys; import vitalyst_otel.export.encoder, vitalyst_otel.export.otlp; "
+    code = ("import sys; import vitalyst_otel.export.protobuf, vitalyst_otel.export.otlp; "
             "bad = [m for m in sys.modules if m.startswith(('google.protobuf', 'opentelemetry.proto', "
             "'opentelemetry.exporter.otlp'))]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -13,10 +13,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from vitalyst_otel.fastapi import instrument_app
+from vitalyst_otel.http.fastapi import instrument_app
 from vitalyst_otel.http.exclusions import contrib_url
 from vitalyst_otel.http.header_capture import server_header_captures
-from vitalyst_otel.http_server import HttpServerTelemetry
+from vitalyst_otel.http.server import HttpServerTelemetry
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.config import Settings
 
@@ -111,3 +111,14 @@ def test_the_url_matched_is_the_one_contrib_builds():
     assert contrib_url({"scheme": "https", "server": ("10.0.0.1", 8443), "path": "/a"}) == "https://10.0.0.1:8443/a"
     assert contrib_url({"scheme": "http", "server": ("h", 80), "path": "/a"}) == "http://h/a"
     assert contrib_url({"path": "/a"}) == "http://0.0.0.0/a"
+
+
+def test_the_url_is_only_built_when_a_pattern_could_match_it():
+    import re
+
+    from vitalyst_otel.http.exclusions import path_anchored_only
+
+    assert path_anchored_only(Settings.load(environ={}).excluded_paths)  # the defaults
+    assert path_anchored_only(re.compile("(?:^/a$)|(?:^/b/)"))
+    assert not path_anchored_only(Settings.load(environ={"OTEL_PYTHON_EXCLUDED_URLS": "healthcheck"}).excluded_paths)
+    assert not path_anchored_only(re.compile("^/a|b"))

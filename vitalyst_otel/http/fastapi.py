@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from vitalyst_otel.http_server import HttpServerTelemetry, ServerTelemetryMiddleware
+from vitalyst_otel.http.server import HttpServerTelemetry, ServerTelemetryMiddleware
 
 _log = logging.getLogger("vitalyst_otel")
 MARK = "_vitalyst_otel_instrumented"

@@ -19,11 +19,11 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
-from vitalyst_otel.http.exclusions import is_excluded
+from vitalyst_otel.http.exclusions import is_excluded, path_anchored_only
+from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.shutdown_signals import lifespan_flush
 
 KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT",
@@ -70,6 +70,7 @@ class HttpServerTelemetry:
             description="Number of active HTTP server requests.")
         self.redactor = redactor or Redactor(())
         self.excluded = excluded.search if excluded is not None else None
+        self.excluded_by_url = excluded is not None and not path_anchored_only(excluded)
         self.request_headers, self.response_headers = header_captures
         self.security = security
         self.errors = errors
@@ -145,7 +146,7 @@ class ServerTelemetryMiddleware:
             return
         telemetry = self.telemetry
         path = scope["path"]
-        if telemetry.excluded is not None and is_excluded(telemetry.excluded, scope):
+        if telemetry.excluded is not None and is_excluded(telemetry.excluded, scope, telemetry.excluded_by_url):
             excluded_token = current_request.set(EXCLUDED)
             try:
                 await self.app(scope, receive, send)
@@ -171,7 +172,7 @@ class ServerTelemetryMiddleware:
                     carrier = {}
                 carrier[name.decode("latin-1")] = value.decode("latin-1")
 
-        attributes = {"http.request.method": method, "url.path": telemetry.redactor.text(path), "url.scheme": scheme}
+        attributes = {"http.request.method": method, "url.path": telemetry.redactor.path(path), "url.scheme": scheme}
         if method != raw_method:
             attributes["http.request.method_original"] = raw_method
         query = scope.get("query_string")

@@ -1,0 +1,72 @@
+"""Building the exporters of one configuration, and remembering what was built.
+
+:class:`ExporterFactory` makes the OTLP exporter of a signal (ours over http/protobuf, the SDK's
+over gRPC) and the console ones, keeps each signal's :class:`ExportStatus` (for the health check
+and the handle) and every exporter that must be told when shutdown begins.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from vitalyst_otel.config import Settings
+from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
+from vitalyst_otel.export.status import ExportStatus
+
+_log = logging.getLogger("vitalyst_otel")
+
+
+class ExporterFactory:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.statuses: dict[str, ExportStatus] = {}
+        self.built: list = []
+
+    def otlp(self, signal: str, status: ExportStatus | None = None):
+        """The OTLP exporter of ``signal``. It reports to the signal's status unless given its
+        own (the audit trail's failures are not the logs' failures)."""
+        settings = self.settings
+        config = settings.otlp[signal]
+        if status is None:
+            status = self.statuses.setdefault(signal, ExportStatus(signal, config.endpoint))
+        exporter = None
+        if config.protocol == "grpc":
+            from vitalyst_otel.export.grpc import grpc_exporter
+
+            try:
+                exporter = grpc_exporter(signal, config, settings.exporter_otlp_metrics_temporality_preference,
+                                         status)
+            except ImportError:
+                config = settings.otlp_over_http(signal)
+                _log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the gRPC exporter: pip install "
+                             "'vitalyst-otel[grpc]'. %s are sent over http/protobuf to %s instead.",
+                             signal, config.endpoint)
+                status.endpoint = config.endpoint
+        if exporter is None and signal == "traces":
+            exporter = OtlpSpanExporter(config, status)
+        elif exporter is None and signal == "metrics":
+            exporter = OtlpMetricExporter(config, settings.exporter_otlp_metrics_temporality_preference,
+                                          settings.exporter_otlp_metrics_default_histogram_aggregation, status)
+        elif exporter is None:
+            exporter = OtlpLogExporter(config, status)
+        self.built.append(exporter)
+        return exporter
+
+    def console(self, signal: str):
+        """The console exporter of ``signal``, on stderr (stdout carries the JSON logs)."""
+        if signal == "traces":
+            from vitalyst_otel.export.console import CompactConsoleSpanExporter
+
+            return CompactConsoleSpanExporter()
+        if signal == "metrics":
+            from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+            return ConsoleMetricExporter(out=sys.stderr)
+        from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+
+        return ConsoleLogRecordExporter(out=sys.stderr)
+
+    def named(self, signal: str, name: str):
+        """The exporter an ``OTEL_*_EXPORTER`` name stands for (otlp or console)."""
+        return self.console(signal) if name == "console" else self.otlp(signal)
