@@ -96,7 +96,8 @@ def send_test(settings: Settings) -> dict[str, str]:
     from vitalyst_otel.resources import build_resource
 
     logging.getLogger("vitalyst_otel.export").disabled = True  # the report says it instead
-    resource = build_resource(settings.resource_attributes, settings.service_name)
+    resource = build_resource(settings.resource_attributes, settings.service_name,
+                              settings.experimental_resource_detectors)
     results: dict[str, str] = {}
     factory = ExporterFactory(settings)
     wanted = {"traces": "otlp" in settings.traces_exporter, "metrics": "otlp" in settings.metrics_exporter,
@@ -153,11 +154,18 @@ def _sample(signal: str, resource):
     return list(memory.get_finished_logs())
 
 
+def _service_name_source(settings: Settings) -> str:
+    for name in ("OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"):
+        source = settings.sources.get(name)
+        if source is not None and (name == "OTEL_SERVICE_NAME" or "service.name=" in source.raw):
+            return source.origin
+    return "derived from the program"
+
+
 def report(settings: Settings, send: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "service.name": settings.service_name,
-        "service.name source": (settings.sources["OTEL_SERVICE_NAME"].origin if "OTEL_SERVICE_NAME" in settings.sources
-                                else "derived from the program"),
+        "service.name source": _service_name_source(settings),
         "sdk_disabled": settings.sdk_disabled,
         "signals": signal_summary(settings),
         "problems": problems(settings),

@@ -5,10 +5,15 @@ Graph size::
     meters.observe_node_counts(lambda: store.counts())   # {"concept": 12, "entity": 40, ...}
 
 AI enrichment, as a context manager or a decorator (sync or async); it times the call in
-seconds, records success or failure (with a bounded ``error.type``) and opens a span::
+seconds, records success or failure (with a bounded ``error.type``) and opens a span. With a
+``model`` it also records the model call under the GenAI semantic conventions (a CLIENT span
+``chat {model}``, gen_ai.client.operation.duration and gen_ai.client.token.usage; see
+:mod:`vitalyst_otel.genai`), reported on the handle::
 
-    with meters.track_enrichment(model="summariser") as enrichment:
+    with meters.track_enrichment(model="gpt-4o-mini", provider="openai") as enrichment:
         result = await call_model(node)
+        enrichment.usage(input_tokens=result.usage.prompt_tokens,
+                         output_tokens=result.usage.completion_tokens, response_model=result.model)
         if not result.ok:
             enrichment.fail("empty_answer")
 
@@ -41,6 +46,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from vitalyst_otel.cardinality import DeclaredValues, FirstSeen
 from vitalyst_otel.errors import error_type
+from vitalyst_otel.genai import ModelCall, create_instruments
 from vitalyst_otel.setup.lifecycle import lifecycle
 
 SCOPE = "vitalyst_otel"
@@ -69,6 +75,7 @@ class _Instruments:
             "vitalyst.validation.processed.items", unit="{item}",
             description="Items the validation consumer finished, by outcome.")
         self.tracer = trace.get_tracer(SCOPE)
+        self.genai = create_instruments(meter, self.tracer)
         self._observed: list[Any] = []
 
     def keep(self, instrument) -> None:
@@ -123,17 +130,33 @@ def validation_processed(outcome: str = "valid", count: int = 1) -> None:
 class track_enrichment:  # noqa: N801 - used like a function: with track_enrichment(): ...
     """Time one AI enrichment (context manager, or decorator of sync and async functions)."""
 
-    def __init__(self, model: str | None = None, node_type: str | None = None):
+    def __init__(self, model: str | None = None, node_type: str | None = None,
+                 provider: str = "openai", operation: str = "chat"):
         self.model = model
         self.node_type = node_type
+        self.provider = provider
+        self.operation = operation
         self._failure: str | None = None
         self._start = 0.0
         self._span = None
         self._token = None
+        self._call: ModelCall | None = None
 
     def fail(self, reason: str) -> None:
         """Mark the enrichment failed without raising (``reason`` becomes the bounded error.type)."""
         self._failure = reason
+
+    def usage(self, input_tokens: int | None = None, output_tokens: int | None = None,
+              response_model: str | None = None) -> None:
+        """Report the model call's token usage and the model that answered."""
+        if self._call is not None:
+            self._call.usage(input_tokens, output_tokens, response_model)
+
+    def messages(self, prompt=None, completion=None) -> None:
+        """Prompt and completion content: recorded only when
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is on, and then redacted."""
+        if self._call is not None:
+            self._call.messages(prompt, completion)
 
     def __enter__(self) -> track_enrichment:
         attributes = {}
@@ -145,6 +168,7 @@ class track_enrichment:  # noqa: N801 - used like a function: with track_enrichm
         self._token = trace.use_span(self._span, end_on_exit=False)
         self._token.__enter__()
         self._failure = None
+        self._call = ModelCall(_instruments().genai, self.model, self.provider, self.operation).start() if self.model else None
         self._start = time.perf_counter()
         return self
 
@@ -159,6 +183,8 @@ class track_enrichment:  # noqa: N801 - used like a function: with track_enrichm
             span.set_status(Status(StatusCode.ERROR))
             if exc is not None:
                 span.record_exception(exc)
+        if self._call is not None:
+            self._call.end(attributes.get("error.type"), exc)
         span.set_attribute("outcome", attributes["outcome"])
         _instruments().enrichment.record(elapsed, attributes)
         self._token.__exit__(None, None, None)
@@ -172,18 +198,18 @@ class track_enrichment:  # noqa: N801 - used like a function: with track_enrichm
         return self.__exit__(exc_type, exc, tb)
 
     def __call__(self, function):
-        model, node_type = self.model, self.node_type
+        options = (self.model, self.node_type, self.provider, self.operation)
         if inspect.iscoroutinefunction(function):
             @functools.wraps(function)
             async def async_wrapper(*args, **kwargs):
-                with track_enrichment(model, node_type):
+                with track_enrichment(*options):
                     return await function(*args, **kwargs)
 
             return async_wrapper
 
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
-            with track_enrichment(model, node_type):
+            with track_enrichment(*options):
                 return function(*args, **kwargs)
 
         return wrapper

@@ -1,4 +1,5 @@
-"""The meter provider: readers (OTLP, Prometheus, console), exemplar filter and views."""
+"""The meter provider: readers (OTLP, Prometheus, console) with the series cap, exemplar filter
+and the user's views (:mod:`vitalyst_otel.views`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
 from vitalyst_otel.config import Settings
 from vitalyst_otel.export.factory import ExporterFactory
+from vitalyst_otel.views import cap_reader, capped, reader_limits
 
 EXEMPLAR_FILTERS = {
     "always_on": AlwaysOnExemplarFilter,
@@ -20,26 +22,30 @@ EXEMPLAR_FILTERS = {
 }
 
 
+def prometheus_reader(cap: int):
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    return PrometheusMetricReader(cardinality_limits=reader_limits(cap))
+
+
 def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
                          extra_reader=None, redactor=None) -> tuple[MeterProvider, object | None]:
+    cap = settings.metric_cardinality_limit
     readers = [extra_reader] if extra_reader is not None else []
+    if extra_reader is not None:
+        cap_reader(extra_reader, cap)
     prometheus = None
     for name in settings.metrics_exporter:
         if name == "prometheus":
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
-
-            prometheus = PrometheusMetricReader()
+            prometheus = prometheus_reader(cap)
             readers.append(prometheus)
             continue
         readers.append(PeriodicExportingMetricReader(
             factory.named("metrics", name),
             export_interval_millis=settings.metric_export_interval,
             export_timeout_millis=settings.metric_export_timeout,
+            cardinality_limits=reader_limits(cap),
         ))
-    from opentelemetry.sdk.metrics.view import View
-
-    # One view for every instrument: it changes nothing but the cap on series per instrument.
-    cap = View(instrument_name="*", aggregation_cardinality_limit=settings.metric_cardinality_limit)
     if redactor is not None:
         from vitalyst_otel.redaction.metrics import redact_reader
 
@@ -49,7 +55,7 @@ def build_meter_provider(settings: Settings, resource, factory: ExporterFactory,
         resource=resource,
         exemplar_filter=EXEMPLAR_FILTERS[settings.metrics_exemplar_filter](),
         shutdown_on_exit=False,
-        views=[cap],
+        views=capped(settings.views, cap),
     )
     return provider, prometheus
 

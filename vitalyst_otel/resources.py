@@ -1,25 +1,25 @@
 """The resource every signal carries: who is sending, from where, as which process.
 
-Only cheap local detectors run (host, process runtime, container id from /proc): no network call
-at start-up. ``service.instance.id`` comes from the SDK's process-dependent detector, which the
-SDK providers re-run after ``fork()``, so every prefork worker reports its own instance.
+Host and process runtime always; then the detectors of OTEL_EXPERIMENTAL_RESOURCE_DETECTORS
+(by default ours, which read only the environment and local files: Kubernetes, container id,
+AWS, GCP, Azure; see :mod:`vitalyst_otel.resource_detectors`): no network call at start-up.
+``service.instance.id`` comes from the SDK's process-dependent detector, which the SDK providers re-run after ``fork()``, so every prefork worker reports its own instance.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-import re
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 
 from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
 
-DISTRO_NAME = "vitalyst-otel"
+from vitalyst_otel.resource_detectors import detect
 
-_CONTAINER_ID = re.compile(r"([0-9a-f]{64})")
+DISTRO_NAME = "vitalyst-otel"
 
 
 def distribution_version(name: str) -> str | None:
@@ -29,23 +29,7 @@ def distribution_version(name: str) -> str | None:
         return None
 
 
-def container_id() -> str | None:
-    """The container id from cgroup v1 paths or, on cgroup v2, the mount of /etc/hostname."""
-    for path, marker in (("/proc/self/cgroup", ""), ("/proc/self/mountinfo", "/containers/")):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    if marker and marker not in line:
-                        continue
-                    match = _CONTAINER_ID.search(line)
-                    if match:
-                        return match.group(1)
-        except OSError:
-            continue
-    return None
-
-
-def build_resource(configured: Mapping[str, str], service_name: str) -> Resource:
+def build_resource(configured: Mapping[str, str], service_name: str, detectors: Iterable[str] = ()) -> Resource:
     attributes: dict[str, str | int] = {
         "telemetry.sdk.language": "python",
         "telemetry.sdk.name": "opentelemetry",
@@ -58,9 +42,7 @@ def build_resource(configured: Mapping[str, str], service_name: str) -> Resource
         "process.runtime.name": sys.implementation.name,
         "process.runtime.version": platform.python_version(),
     }
-    cid = container_id()
-    if cid:
-        attributes["container.id"] = cid
+    attributes.update(detect(detectors).attributes)
     attributes.update(configured)
     if "service.version" not in attributes:
         version = distribution_version(service_name)

@@ -82,3 +82,21 @@ def test_a_bad_generic_endpoint_is_reported_for_every_signal_it_affects():
     everything = doctor("--json", OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318")
     assert any(p.endswith("Affects: traces, metrics, logs.") for p in json.loads(everything.stdout)["problems"])
     assert everything.returncode == 1
+
+
+def test_values_from_a_configuration_file_show_it_as_their_source(tmp_path):
+    config = tmp_path / "otel.yaml"
+    config.write_text('file_format: "1.0"\nresource:\n  attributes:\n    - name: service.name\n      value: kg-file\n'
+                      "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n"
+                      "            headers:\n              - name: api-key\n                value: filesecret\n"
+                      "  id_generator:\n    random:\n")
+    result = doctor("--json", OTEL_CONFIG_FILE=str(config), OTEL_BSP_MAX_QUEUE_SIZE="9")
+    data = json.loads(result.stdout)
+    origin = f"config file {config}"
+    assert data["service.name"] == "kg-file" and data["service.name source"] == origin
+    rows = {row["variable"]: row for row in data["settings"]}
+    assert rows["OTEL_TRACES_EXPORTER"] == {"variable": "OTEL_TRACES_EXPORTER", "value": "otlp", "source": origin}
+    assert rows["OTEL_METRICS_EXPORTER"]["value"] == "none" and rows["OTEL_METRICS_EXPORTER"]["source"] == origin
+    assert rows["OTEL_BSP_MAX_QUEUE_SIZE"]["source"] == "default"  # the environment is not read
+    assert "filesecret" not in result.stdout and rows["OTEL_EXPORTER_OTLP_TRACES_HEADERS"]["value"] == "api-key=***"
+    assert any("tracer_provider.id_generator is not supported" in p for p in data["problems"])

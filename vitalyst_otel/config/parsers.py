@@ -188,3 +188,20 @@ def mask_header_list(raw: str) -> str:
         if item.strip():
             shown.append(f"{key}=***" if sep and key and not any(c.isspace() for c in key) else "***")
     return ",".join(shown)
+
+
+def genai_capture(value: Any) -> bool:
+    """OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: contrib's true/false, or its
+    experimental modes (span content on for span_only and span_and_event)."""
+    if isinstance(value, bool):
+        return value
+    mode = choice("true", "false", "span_only", "span_and_event", "event_only", "no_content")(value)
+    return mode in ("true", "span_only", "span_and_event")
+
+
+def detector_names(value: Any) -> tuple[str, ...]:
+    """Resource-detector entry-point names; ``none`` alone means no detector."""
+    names = name_list(value)
+    if not names or any(not re.fullmatch(r"[A-Za-z0-9_.*-]+", name) for name in names):
+        raise Invalid
+    return () if names == ("none",) else names

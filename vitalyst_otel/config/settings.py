@@ -78,6 +78,14 @@ def _completed(values: dict[str, Any], overrides: Mapping[str, Any]) -> None:
     values["redact_keys"] = tuple(dict.fromkeys(k.lower() for k in (*DEFAULT_REDACT_KEYS, *values["redact_keys"])))
 
 
+def _views(given: Any) -> tuple[tuple, tuple[ConfigProblem, ...]]:
+    if not given:
+        return (), ()
+    from vitalyst_otel.views import checked
+
+    return checked(given)
+
+
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, Any]
@@ -85,6 +93,7 @@ class Settings:
     excluded_paths: re.Pattern | None
     sources: Mapping[str, Source]
     problems: tuple[ConfigProblem, ...]
+    views: tuple = ()  # OpenTelemetry SDK View objects: configure(views=...) (vitalyst_otel.views)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not fields: the variables, by keyword.
@@ -107,10 +116,13 @@ class Settings:
         if overrides.get("excluded_urls") is not None and overrides.get("fastapi_excluded_urls") is None:
             user = values["excluded_urls"]  # an argument beats the environment
         patterns = combine_exclusions(DEFAULT_EXCLUDED_URLS, user, values["excluded_urls_defaults"])
+        views, view_problems = _views(overrides.get("views"))
+        views = (*views, *resolved.views)
         return cls(values=MappingProxyType(values),
                    otlp=MappingProxyType({signal: _otlp(values, signal) for signal in SIGNALS}),
                    excluded_paths=re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None,
-                   sources=MappingProxyType(dict(resolved.sources)), problems=resolved.problems)
+                   sources=MappingProxyType(dict(resolved.sources)),
+                   problems=(*resolved.problems, *view_problems), views=views)
 
     def otlp_over_http(self, signal: str) -> OtlpSettings:
         """The signal's OTLP configuration over http/protobuf (when gRPC is asked for but its

@@ -78,6 +78,9 @@ DEFAULT_REDACT_KEYS = ("authorization", "proxy-authorization", "cookie", "set-co
                        "secret", "client_secret")
 DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
 CONFIG_FILE = "VITALYST_CONFIG_FILE"
+# Ours (vitalyst_otel.resource_detectors); the SDK's entry points and contrib's can be named too.
+DEFAULT_RESOURCE_DETECTORS = ("vitalyst_kubernetes", "vitalyst_container", "vitalyst_aws", "vitalyst_gcp",
+                              "vitalyst_azure")
 
 _OTLP = [  # suffix, default, parser, accepted, what, secret, shown default
     ("ENDPOINT", None, p.url, "an absolute http:// or https:// URL", "endpoint", False,
@@ -118,8 +121,15 @@ def _limit(name: str, what: str, default: int | None = None, inherits: str | Non
 
 
 VARIABLES: tuple[Var, ...] = (
+    Var("OTEL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file (file_format 1.x)",
+        "OpenTelemetry configuration file; when given it is the whole configuration: the environment is "
+        "read only through ${VAR} substitution in the file (docs/configuration.md#configuration-file).",
+        fallback="no configuration file", keyword="otel_config_file"),
+    Var("OTEL_EXPERIMENTAL_CONFIG_FILE", None, p.optional_text, "a path to a YAML or JSON file",
+        "Deprecated spelling of OTEL_CONFIG_FILE (used when that is unset).", fallback="no configuration file"),
     Var(CONFIG_FILE, None, p.optional_text, "a path to a TOML file",
-        "Config file (keys spelled as the variables); read before the defaults, after the environment.",
+        "Deprecated: our TOML config file (keys spelled as the variables), read after the environment and "
+        "before the defaults; use OTEL_CONFIG_FILE with distribution.vitalyst instead.",
         fallback="no config file"),
     Var(sdk.OTEL_SDK_DISABLED, False, p.boolean, "true, false",
         "Disable all OpenTelemetry signals; JSON logging on stdout stays on.", fallback="false (the SDK stays on)"),
@@ -130,6 +140,11 @@ VARIABLES: tuple[Var, ...] = (
     Var(sdk.OTEL_RESOURCE_ATTRIBUTES, {}, p.key_value_list, "comma-separated key=value pairs, values URL-encoded",
         "Extra resource attributes, e.g. service.namespace=vitalyst,service.version=1.4.2.",
         fallback="no extra resource attributes"),
+    Var("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", DEFAULT_RESOURCE_DETECTORS, p.detector_names,
+        "comma-separated names of installed opentelemetry_resource_detector entry points (ours: "
+        f"{', '.join(DEFAULT_RESOURCE_DETECTORS)}; the SDK's host, os, process; contrib's), * for all, none",
+        "Resource detectors to run; later ones win on a conflict, OTEL_RESOURCE_ATTRIBUTES wins over all. "
+        "Ours read only the environment and local files (docs/configuration.md#resource-detection)."),
     Var("VITALYST_ENVIRONMENT", None, p.optional_text, "any string, e.g. production, staging",
         "deployment.environment.name (OpenTelemetry has no variable of its own for it)."),
     Var(api.OTEL_TRACES_EXPORTER, ("otlp",), p.names(*TRACES_EXPORTERS), ", ".join(TRACES_EXPORTERS),
@@ -230,6 +245,10 @@ VARIABLES: tuple[Var, ...] = (
         "comma-separated header names or regular expressions",
         "Captured headers recorded as [REDACTED], in addition to those matching the redaction keys "
         "(VITALYST_REDACT_KEYS and the built-in ones).", fallback="the other patterns"),
+    Var("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", False, p.genai_capture,
+        "true, false (span_only and span_and_event mean true, event_only and no_content false)",
+        "Record prompt and completion content on GenAI spans (redacted, truncated); contrib's GenAI "
+        "instrumentors read the same variable."),
     Var("VITALYST_LOG_FORMAT", "json", p.choice("json", "text", "none"), "json, text, none",
         "Format of the application's log lines on stdout; none leaves logging alone."),
     Var("VITALYST_LOG_LEVEL", "INFO", p.level, "debug, info, warning, error, critical",
@@ -302,3 +321,5 @@ BY_NAME: dict[str, Var] = {var.name: var for var in VARIABLES}
 BY_KEY: dict[str, Var] = {var.key: var for var in VARIABLES}
 # Keywords of configure() that are no variable of their own: OTEL_RESOURCE_ATTRIBUTES carries them.
 RESOURCE_KEYWORDS = {"service_namespace": "service.namespace", "service_version": "service.version"}
+# Keywords of configure() that take objects, not values of a variable.
+OBJECT_KEYWORDS = ("views",)

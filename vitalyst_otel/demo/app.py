@@ -8,7 +8,7 @@ signal through the public API of vitalyst_otel only.
   keeps it out of every output; every attempt is audited, a wrong password is a 401 (an
   ``auth_failure`` security event);
 - ``/nodes/{node_id}/enrich``: a simulated AI enrichment, timed by ``meters.track_enrichment``,
-  with configurable latency and failure rate (``DEMO_ENRICH_LATENCY_MS``,
+  which reports the simulated model's token usage (GenAI conventions), with configurable latency and failure rate (``DEMO_ENRICH_LATENCY_MS``,
   ``DEMO_ENRICH_FAILURE_RATE``, or ``PUT /demo/knobs`` at run time); a failure is a handled
   error;
 - ``/validation``: enqueue nodes for validation; a background consumer works the queue (pause it
@@ -201,10 +201,16 @@ def create_app() -> FastAPI:
         if node is None:
             raise HTTPException(status_code=404, detail="no such node")
         try:
-            with meters.track_enrichment(model="demo-summariser", node_type=node["type"]):
+            # A provider of its own: no GenAI instrumentor covers the simulated model, so its
+            # calls are recorded by track_enrichment even under a launcher that loads one.
+            with meters.track_enrichment(model="demo-summariser", provider="vitalyst.demo",
+                                         node_type=node["type"]) as enrichment:
                 await asyncio.sleep(state.enrich_latency_ms / 1000 * random.uniform(0.5, 1.5))
                 if random.random() < state.enrich_failure_rate:
                     raise EnrichmentFailed("the summarisation model did not answer")
+                enrichment.usage(input_tokens=len(str(node)) // 4 + random.randint(150, 400),
+                                 output_tokens=random.randint(20, 120),
+                                 response_model="demo-summariser-2026-01")
         except EnrichmentFailed:
             log.warning("enrichment failed", exc_info=True, extra={"node.id": node_id})  # a handled error
             raise HTTPException(status_code=502, detail="enrichment model unavailable") from None

@@ -23,7 +23,7 @@ def report(settings: Settings, environ: Mapping[str, str]) -> None:
     from vitalyst_otel.variable_typos import find_typos, unknown_variable_message
 
     for problem in settings.problems:
-        _log.warning("%s", problem.message())
+        _log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "%s", problem.message())
     for given, meant in find_typos(environ, BY_NAME):
         _log.warning("%s", unknown_variable_message(given, meant))
 
@@ -36,7 +36,8 @@ def diagnostics_level(settings: Settings) -> None:
 def resource(settings: Settings):
     from vitalyst_otel.resources import build_resource
 
-    return build_resource(settings.resource_attributes, settings.service_name)
+    return build_resource(settings.resource_attributes, settings.service_name,
+                          settings.experimental_resource_detectors)
 
 
 def propagators(names: tuple[str, ...]) -> None:

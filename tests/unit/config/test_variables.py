@@ -9,7 +9,8 @@ from vitalyst_otel.config.variables import BY_KEY, BY_NAME, VARIABLES, keyword_o
 def test_every_variable_has_one_keyword_and_no_two_share_one():
     assert len(BY_KEY) == len(BY_NAME) == len(VARIABLES)
     exceptions = {var.name: var.key for var in VARIABLES if var.key != keyword_of(var.name)}
-    assert exceptions == {"OTEL_LOG_LEVEL": "otel_log_level"}  # log_level is VITALYST_LOG_LEVEL
+    # log_level is VITALYST_LOG_LEVEL, config_file the deprecated VITALYST_CONFIG_FILE
+    assert exceptions == {"OTEL_LOG_LEVEL": "otel_log_level", "OTEL_CONFIG_FILE": "otel_config_file"}
 
 
 def test_the_keyword_the_attribute_and_the_variable_agree():
