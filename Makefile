@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit compat bench collector jaeger tools system docker-tools k8s-tools stack stack-down clean
+.PHONY: demo test unit compat bench collector jaeger tools system docker-base k8s-schemas stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,35 +51,37 @@ jaeger:
 system:
 	@tools/install-system.sh
 
-## docker-tools: a running Docker daemon (tools/docker/daemon.sh starts dockerd), the compose and
-## buildx CLI plugins and the collector image's health probe (Go, cached), the debootstrap base
-## image. The images themselves are built by the tests (deploy/images/build.sh, cached layers).
-docker-tools: system
-	@if ! tools/docker/daemon.sh; then \
-		echo "no Docker daemon: the Docker tests will skip (CI fails instead)"; \
-	elif command -v go >/dev/null 2>&1; then \
-		tools/docker/build.sh >/dev/null && tools/healthcheck/build.sh >/dev/null && deploy/images/build-base.sh >/dev/null; \
-	else \
-		echo "go is not installed: the compose and buildx plugins are not built; the Docker tests will skip (CI fails instead)"; \
-	fi
+## tools: everything the integration tests run, built from source where Go is installed and cached
+## outside the work tree (~/.cache/vitalyst-otel). The builds are independent, so they run side by
+## side (TOOLS_JOBS): downloads and single-threaded link steps of one overlap the compiles of others.
+## Without Go (or root for the Docker parts) each says what is missing; those tests skip on a
+## laptop and fail under CI=true.
+TOOLS_JOBS ?= 4
+GO_TOOLS := collector jaeger helm kubeconform etcd kube-apiserver docker healthcheck
+.PHONY: $(GO_TOOLS:%=build-%)
 
-tools: system
-	@if command -v go >/dev/null 2>&1; then \
-		collector/build.sh >/dev/null && tools/jaeger/build.sh >/dev/null; \
-	else \
-		echo "go is not installed: the collector and Jaeger are not built; integration tests will skip (CI fails instead)"; \
-	fi
+tools: system $(VENV)/.installed
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(GO_TOOLS:%=build-%) docker-base k8s-schemas
 
-## k8s-tools: helm, kubeconform and its schemas, etcd and kube-apiserver for the Helm chart's
-## tests (tools/*/build.sh, cached outside the work tree; about 15 min on a fresh machine).
-k8s-tools: $(VENV)/.installed
-	@if command -v go >/dev/null 2>&1; then \
-		for t in helm kubeconform etcd kube-apiserver; do tools/$$t/build.sh >/dev/null || exit 1; done; \
-		PYTHON=$(BIN)/python tools/kubeconform/schemas.sh >/dev/null; \
-	else \
-		echo "go is not installed: helm, kubeconform, etcd and kube-apiserver are not built; the chart's tests will skip (CI fails instead)"; \
-	fi
-tools: k8s-tools docker-tools
+build-collector:
+	@$(call go_build,collector/build.sh)
+
+build-%:
+	@$(call go_build,tools/$*/build.sh)
+
+go_build = if command -v go >/dev/null 2>&1; then $(1) >/dev/null; \
+	else echo "go is not installed: $(1) cannot build; the tests that need it skip (CI fails instead)"; fi
+
+## docker-base: a running Docker daemon (tools/docker/daemon.sh starts dockerd) and the debootstrap
+## base image. The images themselves are built by the tests (deploy/images/build.sh, cached layers).
+docker-base: system
+	@if tools/docker/daemon.sh; then deploy/images/build-base.sh >/dev/null; \
+	else echo "no Docker daemon: the Docker tests will skip (CI fails instead)"; fi
+
+## k8s-schemas: the Kubernetes and CRD JSON schemas kubeconform checks the chart against.
+k8s-schemas: $(VENV)/.installed
+	@if command -v go >/dev/null 2>&1; then PYTHON=$(BIN)/python tools/kubeconform/schemas.sh >/dev/null; \
+	else echo "go is not installed: the kubeconform schemas are not built; the chart's tests will skip (CI fails instead)"; fi
 
 ## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
 stack: $(VENV)/.installed tools
