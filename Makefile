@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit compat bench collector jaeger tools system docker-base k8s-schemas stack stack-down clean
+.PHONY: demo test unit compat compat-envs bench collector jaeger tools system docker-base k8s-schemas stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,7 +61,7 @@ GO_TOOLS := collector jaeger helm kubeconform etcd kube-apiserver docker healthc
 .PHONY: $(GO_TOOLS:%=build-%)
 
 tools: system $(VENV)/.installed
-	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(GO_TOOLS:%=build-%) docker-base k8s-schemas
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(GO_TOOLS:%=build-%) docker-base k8s-schemas compat-envs
 
 build-collector:
 	@$(call go_build,collector/build.sh)
@@ -77,6 +77,10 @@ go_build = if command -v go >/dev/null 2>&1; then $(1) >/dev/null; \
 docker-base: system
 	@if tools/docker/daemon.sh; then deploy/images/build-base.sh >/dev/null; \
 	else echo "no Docker daemon: the Docker tests will skip (CI fails instead)"; fi
+
+## compat-envs: the environments of the supported-release matrix (tools/compat.py --prepare).
+compat-envs: $(VENV)/.installed
+	@$(BIN)/python tools/compat.py --prepare >/dev/null
 
 ## k8s-schemas: the Kubernetes and CRD JSON schemas kubeconform checks the chart against.
 k8s-schemas: $(VENV)/.installed

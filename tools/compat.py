@@ -10,7 +10,9 @@ combination's tests in it:
   environment covers both);
 - Python 3.12 and 3.13 (the main environment is the project's own Python).
 
-``python tools/compat.py --list`` shows the combinations; ``--only NAME`` runs one.
+``python tools/compat.py --list`` shows the combinations; ``--only NAME`` runs one; ``--prepare``
+only builds the environments (``make tools`` does that beside the Go builds, so that pip's
+downloads overlap the compiles).
 """
 
 from __future__ import annotations
@@ -106,12 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="run this combination (repeatable)")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument("--prepare", action="store_true",
+                        help="only build the environments (make tools does, beside the Go builds)")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args(argv)
     chosen = [c for c in COMBINATIONS if not args.only or c.name in args.only]
     if args.list:
         for combo in chosen:
             print(f"{combo.name:<16} python {combo.python or 'current'}  {' '.join(combo.pins) or '(newest)'}")
+        return 0
+    if args.prepare:
+        for combo in chosen:
+            try:
+                environment(combo)
+            except MissingPython as missing:  # said again, and failed under CI=true, by the run itself
+                print(f"compat {combo.name}: {missing}", flush=True)
         return 0
     results = []
     for combo in chosen:
