@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit compat bench collector jaeger tools k8s-tools stack stack-down clean
+.PHONY: demo test unit compat bench collector jaeger tools system docker-base k8s-schemas stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
 
-## test: the whole suite, then the supported-release matrix (compat). Builds the collector and
-## Jaeger first where Go is installed (cached).
+## test: the whole suite, then the supported-release matrix (compat). First `tools`: the Debian
+## packages, Docker, the collector, Jaeger and the other Go-built tools (cached outside the work
+## tree); what cannot be installed is named, and its tests skip (under CI=true they fail).
 test: $(VENV)/.installed tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python tools/compat.py
@@ -46,23 +47,41 @@ collector:
 jaeger:
 	@tools/jaeger/build.sh
 
-tools:
-	@if command -v go >/dev/null 2>&1; then \
-		collector/build.sh >/dev/null && tools/jaeger/build.sh >/dev/null; \
-	else \
-		echo "go is not installed: the collector and Jaeger are not built; integration tests will skip (CI fails instead)"; \
-	fi
+## system: the Debian packages the tests need (tools/install-system.sh; needs root and apt-get).
+system:
+	@tools/install-system.sh
 
-## k8s-tools: helm, kubeconform and its schemas, etcd and kube-apiserver for the Helm chart's
-## tests (tools/*/build.sh, cached outside the work tree; about 15 min on a fresh machine).
-k8s-tools: $(VENV)/.installed
-	@if command -v go >/dev/null 2>&1; then \
-		for t in helm kubeconform etcd kube-apiserver; do tools/$$t/build.sh >/dev/null || exit 1; done; \
-		PYTHON=$(BIN)/python tools/kubeconform/schemas.sh >/dev/null; \
-	else \
-		echo "go is not installed: helm, kubeconform, etcd and kube-apiserver are not built; the chart's tests will skip (CI fails instead)"; \
-	fi
-tools: k8s-tools
+## tools: everything the integration tests run, built from source where Go is installed and cached
+## outside the work tree (~/.cache/vitalyst-otel). The builds are independent, so they run side by
+## side (TOOLS_JOBS): downloads and single-threaded link steps of one overlap the compiles of others.
+## Without Go (or root for the Docker parts) each says what is missing; those tests skip on a
+## laptop and fail under CI=true.
+TOOLS_JOBS ?= 4
+GO_TOOLS := collector jaeger helm kubeconform etcd kube-apiserver docker healthcheck
+.PHONY: $(GO_TOOLS:%=build-%)
+
+tools: system $(VENV)/.installed
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) $(GO_TOOLS:%=build-%) docker-base k8s-schemas
+
+build-collector:
+	@$(call go_build,collector/build.sh)
+
+build-%:
+	@$(call go_build,tools/$*/build.sh)
+
+go_build = if command -v go >/dev/null 2>&1; then $(1) >/dev/null; \
+	else echo "go is not installed: $(1) cannot build; the tests that need it skip (CI fails instead)"; fi
+
+## docker-base: a running Docker daemon (tools/docker/daemon.sh starts dockerd) and the debootstrap
+## base image. The images themselves are built by the tests (deploy/images/build.sh, cached layers).
+docker-base: system
+	@if tools/docker/daemon.sh; then deploy/images/build-base.sh >/dev/null; \
+	else echo "no Docker daemon: the Docker tests will skip (CI fails instead)"; fi
+
+## k8s-schemas: the Kubernetes and CRD JSON schemas kubeconform checks the chart against.
+k8s-schemas: $(VENV)/.installed
+	@if command -v go >/dev/null 2>&1; then PYTHON=$(BIN)/python tools/kubeconform/schemas.sh >/dev/null; \
+	else echo "go is not installed: the kubeconform schemas are not built; the chart's tests will skip (CI fails instead)"; fi
 
 ## stack: start the local stack (collector, Prometheus, Alertmanager, Jaeger, Elasticsearch stand-in).
 stack: $(VENV)/.installed tools

@@ -33,13 +33,13 @@ PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 HTTP_TESTS = ["tests/unit/http", "tests/unit/test_health_routes.py",
               "tests/unit/config", "tests/integration/test_bigger_app.py"]
 UNIT = ["tests/unit"]
-OLDEST_OTEL = ["opentelemetry-api==1.45.0", "opentelemetry-sdk==1.45.0", "opentelemetry-proto==1.45.0",
-               "opentelemetry-exporter-otlp-proto-common==1.45.0", "opentelemetry-exporter-otlp-proto-http==1.45.0",
-               "opentelemetry-exporter-otlp-proto-grpc==1.45.0", "opentelemetry-instrumentation==0.66b0",
-               "opentelemetry-semantic-conventions==0.66b0", "opentelemetry-instrumentation-system-metrics==0.66b0",
-               "opentelemetry-exporter-prometheus==0.66b0", "opentelemetry-instrumentation-fastapi==0.66b0",
-               "opentelemetry-instrumentation-asgi==0.66b0", "opentelemetry-instrumentation-httpx==0.66b0",
-               "opentelemetry-util-http==0.66b0"]
+OLDEST_OTEL = ["opentelemetry-api==1.45.2", "opentelemetry-sdk==1.45.2", "opentelemetry-proto==1.45.2",
+               "opentelemetry-exporter-otlp-proto-common==1.45.2", "opentelemetry-exporter-otlp-proto-http==1.45.2",
+               "opentelemetry-exporter-otlp-proto-grpc==1.45.2", "opentelemetry-instrumentation==0.66b2",
+               "opentelemetry-semantic-conventions==0.66b2", "opentelemetry-instrumentation-system-metrics==0.66b2",
+               "opentelemetry-exporter-prometheus==0.66b2", "opentelemetry-instrumentation-fastapi==0.66b2",
+               "opentelemetry-instrumentation-asgi==0.66b2", "opentelemetry-instrumentation-httpx==0.66b2",
+               "opentelemetry-util-http==0.66b2"]
 
 
 @dataclass(frozen=True)

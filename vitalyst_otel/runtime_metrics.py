@@ -102,6 +102,3 @@ class RuntimeMetrics:
         import psutil
 
         self.instrumentor._proc = psutil.Process()
-
-    def uninstall(self) -> None:
-        self.instrumentor.uninstrument()

@@ -26,6 +26,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -59,15 +60,16 @@ class AddressHasher:
 class _RateLimit:
     """Token bucket per event type (the types are a bounded set)."""
 
-    def __init__(self, per_second: float):
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic):
         self.rate = per_second
+        self.clock = clock
         self.tokens: dict[str, float] = {}
         self.updated: dict[str, float] = {}
         self.suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def allow(self, key: str) -> tuple[bool, int]:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens = min(self.rate, self.tokens.get(key, self.rate) + (now - self.updated.get(key, now)) * self.rate)
             self.updated[key] = now

@@ -32,6 +32,7 @@ SHIPPED = [
     (("gateway.yaml",), {}),
     (("debug.yaml",), {}),
     (("config.yaml", "overlays/to-gateway.yaml"), {}),
+    (("config.yaml", "overlays/to-gateway.yaml", "overlays/gateway-dns.yaml"), {}),
     (("config.yaml", "overlays/otlp-auth.yaml"), AUTH_ENV),
     (("config.yaml", "overlays/otlp-tls.yaml"), TLS_ENV),
     (("gateway.yaml", "overlays/otlp-auth.yaml"), AUTH_ENV),

@@ -165,9 +165,10 @@ def test_uvicorn_workers_under_the_launcher_each_report_their_own_instance():
             assert receiver.wait_for(lambda r: len(instance_ids(receiver, "/whoami")) == 2)
             instances = settle_instances(receiver, 2)
         finally:
-            server.stop()
+            out, err, _ = server.stop()
     assert len(instance_ids(receiver, "/whoami")) == 2
-    assert len(instances) == 2, "neither the supervisor nor the resource tracker may export"
+    restarted = (err + out).count("] died")  # uvicorn replaced a worker (it does so under heavy load)
+    assert len(instances) == 2 + restarted, ("neither the supervisor nor the resource tracker may export", err[-2000:])
 
 
 @pytest.mark.parametrize("way", ["launcher", "configure"])

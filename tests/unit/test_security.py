@@ -8,7 +8,7 @@ from fastapi import FastAPI, HTTPException
 from vitalyst_otel import security
 from vitalyst_otel.cardinality import OTHER
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.security import AddressHasher, SecurityMonitor
+from vitalyst_otel.security import AddressHasher, SecurityMonitor, _RateLimit
 
 
 def call(app, path, headers=None):
@@ -78,11 +78,18 @@ def test_client_addresses_can_be_hashed_with_a_key():
 
 
 def test_a_flood_is_counted_in_full_but_logged_at_a_bounded_rate(otel_capture, caplog):
+    now = [1000.0]  # the bucket's clock stands still during the flood: the test does not depend on speed
     monitor = SecurityMonitor(Redactor(()), AddressHasher(False, None), log_rate=5)
+    monitor.limit = _RateLimit(5, clock=lambda: now[0])
     with caplog.at_level(logging.WARNING, logger="vitalyst.security"):
         for _ in range(20_000):
             monitor.event("auth_failure")
-    assert otel_capture.metric_total("vitalyst.security.events") == 20_000
+        logged = [r for r in caplog.records if r.name == "vitalyst.security"]
+        assert len(logged) == 5  # the burst, then silence
+        now[0] += 1.0
+        monitor.event("auth_failure")
+    assert otel_capture.metric_total("vitalyst.security.events") == 20_001
     logged = [r for r in caplog.records if r.name == "vitalyst.security"]
-    assert 5 <= len(logged) <= 10
+    assert len(logged) == 6
+    assert logged[-1].suppressed_since_last == 19_995  # what was not logged is said, not lost
     assert len(monitor.limit.suppressed) <= len(security.EVENT_TYPES) + 1  # memory bounded by the type set

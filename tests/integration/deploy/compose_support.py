@@ -1,0 +1,91 @@
+"""A compose project of deploy/compose on the real Docker daemon, for the tests: up --wait,
+published ports, scale, kill, start, down; Prometheus' configuration rendered for a test (short
+interval, rules with short `for`) and checked with promtool."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.deploy_support import CI_OVERRIDE, PRODUCTION, ROOT, docker_compose, write_secrets
+from tests.integration.e2e_support import DEMO_CREDENTIALS
+
+
+def render_prometheus(target: Path, interval: str = "2s", for_factor: float = 60) -> Path:
+    """prometheus/prometheus.yml with ``interval`` as scrape and evaluation interval, and
+    prometheus/rules with every group at that interval and every ``for`` divided by
+    ``for_factor``, into ``target`` (laid out as prometheus/: prometheus.yml + rules/)."""
+    from devstack.alerting import render_rules
+    from tests.alerting_support import shorter_for
+
+    target.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+    (target / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    render_rules(ROOT / "prometheus" / "rules", target / "rules", interval, shorter_for(for_factor))
+    return target
+
+
+@dataclass
+class ComposeProject:
+    """One project (its own name, network and volumes) of compose.yaml + the CI override."""
+
+    state: Path
+    name: str = field(default_factory=lambda: "vitalyst-test-" + secrets.token_hex(3))
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.command = docker_compose()
+        self.secrets = write_secrets(self.state / "secrets", {
+            "otlp_client_headers": "",  # set below from the bearer token
+        })
+        token = self.secrets["otlp_bearer_token"]
+        (self.state / "secrets" / "otlp_client_headers").write_text(f"Authorization=Bearer%20{token}")
+        self.env = {
+            "VITALYST_SECRETS_DIR": str(self.state / "secrets"),
+            "VITALYST_CI_PROMETHEUS_DIR": str(render_prometheus(self.state / "prometheus")),
+            "VITALYST_DEMO_BIND": "127.0.0.1:", "VITALYST_OTLP_GRPC_BIND": "127.0.0.1:",
+            "VITALYST_OTLP_HTTP_BIND": "127.0.0.1:", "VITALYST_GRAFANA_BIND": "127.0.0.1:",
+            "VITALYST_ENVIRONMENT": "ci", **DEMO_CREDENTIALS, **self.extra_env,
+        }
+
+    def run(self, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+        import os
+
+        argv = [*self.command, "-p", self.name, "-f", str(PRODUCTION), "-f", str(CI_OVERRIDE), *args]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                env={**os.environ, **self.env})
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stderr[-4000:]}\n"
+                                 + self.logs())
+        return result
+
+    def up(self, *services: str, timeout: int = 300) -> None:
+        self.run("up", "--detach", "--wait", "--wait-timeout", str(timeout), *services, timeout=timeout + 60)
+
+    def down(self, volumes: bool = False) -> None:
+        self.run("down", "--timeout", "20", *(["--volumes"] if volumes else []), check=False, timeout=300)
+
+    def url(self, service: str, port: int) -> str:
+        """http://127.0.0.1:<published port> of a service's container port (first replica)."""
+        out = self.run("port", service, str(port)).stdout.strip().splitlines()[0]
+        return "http://" + out.replace("0.0.0.0", "127.0.0.1")
+
+    def containers(self, service: str) -> list[dict[str, Any]]:
+        out = self.run("ps", "--format", "json", service).stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        return [r for row in rows for r in (row if isinstance(row, list) else [row])]
+
+    def logs(self, *services: str) -> str:
+        import os
+
+        argv = [*self.command, "-p", self.name, "-f", str(PRODUCTION), "-f", str(CI_OVERRIDE), "logs",
+                "--no-color", "--tail", "40", *services]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, **self.env})
+        return result.stdout[-6000:]

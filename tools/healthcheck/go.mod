@@ -1,0 +1,3 @@
+module github.com/vitalyst/vitalyst-otel/tools/healthcheck
+
+go 1.26
