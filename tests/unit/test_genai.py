@@ -15,6 +15,23 @@ from tests.support.fake_model_server import INPUT_TOKENS, OUTPUT_TOKENS, RESPONS
 OURS = meters.SCOPE
 
 
+@pytest.fixture(autouse=True)
+def without_openai_instrumentor():
+    """Our own path: configure() (the test capture) may have loaded the installed OpenAI
+    instrumentor; it is taken off for the test and put back after."""
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    instrumentor = OpenAIInstrumentor()
+    was_on = instrumentor.is_instrumented_by_opentelemetry
+    if was_on:
+        instrumentor.uninstrument()
+    yield
+    if was_on and not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
+    elif not was_on and instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
 def _client_spans(capture):
     return [s for s in capture.spans if s.kind is SpanKind.CLIENT]
 
@@ -134,7 +151,7 @@ def test_with_the_openai_instrumentor_loaded_our_span_parents_its_span_and_our_m
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
     instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument()
+    instrumentor.instrument()  # the fixture has taken it off: this test puts it on itself
     try:
         assert "openai" in genai.instrumented_providers()
         with FakeModelServer() as fake:
