@@ -83,7 +83,11 @@ def _views(given: Any) -> tuple[tuple, tuple[ConfigProblem, ...]]:
         return (), ()
     from vitalyst_otel.views import checked
 
-    return checked(given)
+    kept, others = checked(given)
+    if not others:
+        return kept, ()
+    return kept, (ConfigProblem("configure(views=...)", others, "a list of opentelemetry.sdk.metrics.view.View "
+                                "objects", "only the View objects given"),)
 
 
 @dataclass(frozen=True)
