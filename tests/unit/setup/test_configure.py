@@ -15,6 +15,7 @@ import pytest
 from vitalyst_otel.setup import steps
 from vitalyst_otel.setup.configure import configure
 from vitalyst_otel.setup.lifecycle import lifecycle
+from vitalyst_otel.testing import capture_telemetry
 
 
 @pytest.fixture
@@ -24,6 +25,9 @@ def isolated(monkeypatch, caplog):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
     caplog.set_level(logging.INFO)
+    # The session's capture first: the API's set-once globals then stay with it whatever order
+    # the tests run in, and tests after these still see their spans and metrics.
+    capture_telemetry()
     with lifecycle.isolated():
         yield
 
