@@ -73,8 +73,8 @@ def _notice(variable: str, text: str, severity: str = "warning") -> ConfigProble
 
 def _read_declarative(path: str, variable: str, environ: Mapping[str, str],
                       problems: list[ConfigProblem]) -> tuple[dict[str, Any], tuple]:
-    """The variables and views of an OpenTelemetry configuration file (config/declarative.py)."""
-    from vitalyst_otel.config import declarative
+    """The variables and views of an OpenTelemetry configuration file (config/declarative.py reads it, config/file_mapping.py maps it)."""
+    from vitalyst_otel.config import declarative, file_mapping
 
     if variable == "OTEL_EXPERIMENTAL_CONFIG_FILE":
         problems.append(_notice(variable, "OTEL_EXPERIMENTAL_CONFIG_FILE is deprecated; name the file in "
@@ -87,7 +87,7 @@ def _read_declarative(path: str, variable: str, environ: Mapping[str, str],
                                           "(environment variables are not read while a configuration file is "
                                           "given).", severity="error"))
         return {}, ()
-    mapped = declarative.to_variables(document, {var.key: var.name for var in VARIABLES if var.name != CONFIG_FILE})
+    mapped = file_mapping.to_variables(document, {var.key: var.name for var in VARIABLES if var.name != CONFIG_FILE})
     for part, instead in mapped.unsupported:
         problems.append(_notice(variable, f"Configuration file {path}: {part} is not supported by vitalyst_otel; "
                                           f"{instead} (docs/configuration.md#configuration-file lists what is)."))
