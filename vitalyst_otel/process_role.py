@@ -68,6 +68,17 @@ def _parent_command(pid: int) -> str:
         return ""
 
 
+def _runs_gunicorn(command: str) -> bool:
+    """The program of ``command`` is gunicorn: ``gunicorn ...``, ``python .../bin/gunicorn ...``
+    or ``python -m gunicorn ...`` (not merely a command that mentions it, such as a test's name)."""
+    words = command.split()
+    if words[:1] and os.path.basename(words[0]) == "gunicorn":
+        return True
+    if len(words) > 1 and os.path.basename(words[0]).startswith("python"):
+        return os.path.basename(words[1]) == "gunicorn" or words[1:3] == ["-m", "gunicorn"]
+    return False
+
+
 def is_forking_master(argv: Sequence[str], parent_command: str | None = None) -> bool:
     """A gunicorn master: gunicorn's command line, and a parent that is no gunicorn (a worker's
     parent is the master)."""
@@ -75,4 +86,4 @@ def is_forking_master(argv: Sequence[str], parent_command: str | None = None) ->
         return False
     if parent_command is None:
         parent_command = _parent_command(os.getppid())
-    return "gunicorn" not in parent_command
+    return not _runs_gunicorn(parent_command)

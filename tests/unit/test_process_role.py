@@ -36,4 +36,8 @@ def test_a_gunicorn_master_is_recognised_and_its_workers_are_not():
     gunicorn = ["/venv/bin/gunicorn", "-w", "2", "app:app"]
     assert is_forking_master(gunicorn, parent_command="/bin/bash")
     assert not is_forking_master(gunicorn, parent_command=f"{PY} /venv/bin/gunicorn -w 2 app:app")  # a worker
+    assert not is_forking_master(gunicorn, parent_command="/venv/bin/gunicorn -w 2 app:app")
+    assert not is_forking_master(gunicorn, parent_command=f"{PY} -m gunicorn -w 2 app:app")
+    # a parent that only mentions gunicorn (a test runner given a test's name) is no master
+    assert is_forking_master(gunicorn, parent_command=f"{PY} -m pytest tests/test_servers.py::test_gunicorn_workers")
     assert not is_forking_master(["/venv/bin/uvicorn", "app:app"], parent_command="/bin/bash")

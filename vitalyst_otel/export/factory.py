@@ -17,11 +17,26 @@ from vitalyst_otel.export.status import ExportStatus
 _log = logging.getLogger("vitalyst_otel")
 
 
+def mute(exporters, pid: int) -> None:
+    """Our OTLP exporters among ``exporters`` (through the redaction and gRPC wrappers) send
+    nothing from process ``pid`` (a forking master); its forks send as themselves."""
+    for exporter in exporters:
+        for _ in range(4):
+            if hasattr(exporter, "muted_pid"):
+                exporter.muted_pid = pid
+                break
+            exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
+            if exporter is None:
+                break
+
+
 class ExporterFactory:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, muted_pid: int | None = None):
         self.settings = settings
         self.statuses: dict[str, ExportStatus] = {}
         self.built: list = []
+        # Muted from the start: a reader or batch thread may export before set-up has finished.
+        self.muted_pid = muted_pid
 
     def otlp(self, signal: str, status: ExportStatus | None = None):
         """The OTLP exporter of ``signal``. It reports to the signal's status unless given its
@@ -50,6 +65,8 @@ class ExporterFactory:
                                           settings.exporter_otlp_metrics_default_histogram_aggregation, status)
         elif exporter is None:
             exporter = OtlpLogExporter(config, status)
+        if self.muted_pid is not None:
+            mute([exporter], self.muted_pid)
         self.built.append(exporter)
         return exporter
 

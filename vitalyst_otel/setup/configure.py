@@ -110,7 +110,7 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     resource = run("resource", "resource detection (a minimal resource is used)", lambda: steps.resource(settings),
                    fallback=Resource({"service.name": settings.service_name}))
     run("propagators", "context propagation", lambda: steps.propagators(settings.propagators))
-    factory = ExporterFactory(settings)
+    factory = ExporterFactory(settings, os.getpid() if process_role.is_forking_master(sys.argv) else None)
     tracer_provider = run("traces", "traces", lambda: steps.traces(settings, resource, redactor, factory, capture))
     meter_provider, prometheus = run("metrics", "metrics", lambda: steps.metrics(settings, resource, redactor, factory, capture),
                                      fallback=(None, None))
@@ -137,8 +137,6 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
     handle = Telemetry(settings, tracer_provider=tracer_provider, meter_provider=meter_provider,
                        logger_provider=pipeline.provider if pipeline is not None else None,
                        statuses=factory.statuses, failed_steps=run.failed, instrumentors=loaded, _parts=parts)
-    if process_role.is_forking_master(sys.argv):
-        handle.mute_this_process()
     return handle
 
 

@@ -100,15 +100,9 @@ class Telemetry:
 
     def mute_this_process(self) -> None:
         """Export nothing from this process (a forking master); its forks export as themselves."""
-        pid = os.getpid()
-        for exporter in self._parts.exporters:
-            for _ in range(4):  # through the wrappers (redaction, gRPC guard) to our OTLP exporter
-                if hasattr(exporter, "muted_pid"):
-                    exporter.muted_pid = pid
-                    break
-                exporter = getattr(exporter, "inner", None) or getattr(exporter, "_inner", None)
-                if exporter is None:
-                    break
+        from vitalyst_otel.export.factory import mute
+
+        mute(self._parts.exporters, os.getpid())
 
     def reapply_logging(self) -> None:
         """Put our log handlers back on the root logger (a server replaced them)."""
