@@ -26,8 +26,11 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.view import View
 
 _log = logging.getLogger("vitalyst_otel")
-INSTRUMENT_CLASSES = (Counter, UpDownCounter, Histogram, _Gauge, ObservableCounter,
-                      ObservableUpDownCounter, ObservableGauge)
+# The configuration file's instrument type names, and the SDK classes they stand for.
+INSTRUMENT_TYPES = {"counter": Counter, "up_down_counter": UpDownCounter, "histogram": Histogram, "gauge": _Gauge,
+                    "observable_counter": ObservableCounter, "observable_up_down_counter": ObservableUpDownCounter,
+                    "observable_gauge": ObservableGauge}
+INSTRUMENT_CLASSES = tuple(INSTRUMENT_TYPES.values())
 
 
 def reader_limits(cap: int) -> dict[type, int]:

@@ -308,15 +308,6 @@ _TOP = {
 
 
 def _view(config: Mapping, path: str, mapper: _Mapper):
-    from opentelemetry.sdk.metrics import (
-        Counter,
-        Histogram,
-        ObservableCounter,
-        ObservableGauge,
-        ObservableUpDownCounter,
-        UpDownCounter,
-        _Gauge,
-    )
     from opentelemetry.sdk.metrics.view import (
         DefaultAggregation,
         DropAggregation,
@@ -327,9 +318,8 @@ def _view(config: Mapping, path: str, mapper: _Mapper):
         View,
     )
 
-    types = {"counter": Counter, "up_down_counter": UpDownCounter, "histogram": Histogram, "gauge": _Gauge,
-             "observable_counter": ObservableCounter, "observable_up_down_counter": ObservableUpDownCounter,
-             "observable_gauge": ObservableGauge}
+    from vitalyst_otel.views import INSTRUMENT_TYPES as types
+
     selector, stream = config.get("selector") or {}, config.get("stream") or {}
     aggregation = None
     for kind, options in (stream.get("aggregation") or {}).items():
