@@ -66,15 +66,17 @@ def traffic(demo, stack):
 
 
 def test_prometheus_has_request_durations_by_route_job_and_instance(stack, traffic) -> None:
-    def series():
-        return prom_query(stack.prometheus, 'http_server_request_duration_seconds_count'
-                                            '{job="vitalyst/knowledge-graph", http_route="/nodes/{node_id}"}')
-    found = eventually(series, 30, "http_server_request_duration_seconds_count for /nodes/{node_id}")
+    def all_seven_counted():
+        # Readers export periodically and Prometheus sees each export on its next scrape: the first
+        # series seen may hold only the requests of one export, so wait for the cumulative count.
+        found = prom_query(stack.prometheus, 'http_server_request_duration_seconds_count'
+                                             '{job="vitalyst/knowledge-graph", http_route="/nodes/{node_id}"}')
+        return found if sum(float(s["value"][1]) for s in found) >= 7 else None
+    found = eventually(all_seven_counted, 45, "7 requests counted for /nodes/{node_id}")
     instances = {s["metric"]["instance"] for s in found}
     target_info = prom_query(stack.prometheus, 'target_info{job="vitalyst/knowledge-graph"}')
     assert instances and instances <= {t["metric"]["instance"] for t in target_info}
     assert all(":" not in i or not i.startswith("127.0.0.1") for i in instances)  # the worker, not the scrape target
-    assert sum(float(s["value"][1]) for s in found) >= 7
 
 
 def test_jaeger_returns_the_server_span_with_its_children(stack, traffic) -> None:
