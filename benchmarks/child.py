@@ -242,6 +242,7 @@ def mode_memory(variant: str, config: dict) -> dict:
     from benchmarks.probe import rss_bytes
 
     at_start = rss_bytes()
+    started = time.perf_counter()
     if variant == "bare":
         pass
     elif variant == "grpc_import":
@@ -255,10 +256,13 @@ def mode_memory(variant: str, config: dict) -> dict:
         from benchmarks.apps import build
 
         _start(build(variant).app)
+    # import + configure + lifespan start-up + first request (the interpreter's own start-up,
+    # the same for every variant, is not in it)
+    startup_s = time.perf_counter() - started
     gc.collect()
     time.sleep(0.2)  # let exporter threads start and settle
     rss = rss_bytes()
-    return {"rss_mib": rss / 2**20, "rss_at_start_mib": at_start / 2**20}
+    return {"rss_mib": rss / 2**20, "rss_at_start_mib": at_start / 2**20, "startup_ms": startup_s * 1e3}
 
 
 # --- collector down -------------------------------------------------------------------------

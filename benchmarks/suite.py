@@ -356,6 +356,8 @@ def _serve_and_load(ctx: Context, variant: str, r: int, wrk: dict) -> dict:
             "spans_in_window": window["traces"]["items"] if window else None,
             "spans_per_request_in_window": window["traces"]["items"] / requests if window and requests else None,
             "logs_in_window": window["logs"]["items"] if window else None,
+            "logs_per_request_in_window": window["logs"]["items"] / requests if window and requests else None,
+            "metric_exports_in_window": window["metrics"]["requests"] if window else None,
             "wrk_cpu_s": wrk_cpu,
             "receiver_cpu_s": receiver_cpu,
             "machine": noise,
@@ -385,6 +387,9 @@ def bench_http(ctx: Context) -> dict:
         f"{wrk['warmup_s']} s warm-up; receiver running.", "requests_per_s", "req/s", "plain", results,
         DESCRIPTIONS, lower_is_better=False,
         notes=["ratio = variant throughput / plain throughput (higher is better)",
+               "spans/req, logs/req: spans and log records (the access lines) the receiver got "
+               "during the window / requests served in it (export is real: batches in flight at "
+               "the end of the window are not counted)",
                "wrk, the server and the receiver share the 2 cores"])
     p99 = stats.compare({v: e["raw"] for v, e in throughput["variants"].items()}, "p99_ms", "plain")
     for variant, entry in throughput["variants"].items():
@@ -429,10 +434,16 @@ def bench_memory(ctx: Context) -> dict:
                     "grpc_import": "import opentelemetry.exporter.otlp.proto.grpc.trace_exporter only"}
     results = interleave(ctx, "memory", MEMORY_VARIANTS, ctx.rounds_for(3), lambda v, r: run_child(
         ctx, "memory", v, {}, f"memory-{v}-{r}"))
-    return section("RSS after set-up: imports, configuration, lifespan start-up and a first request.",
-                   "rss_mib", "MiB", "plain", results, descriptions, delta=True,
-                   baselines={"grpc_import": "bare", "bare": "bare"},
-                   notes=["delta = variant RSS - baseline RSS (MiB), paired by round"])
+    out = section("RSS after set-up: imports, configuration, lifespan start-up and a first request.",
+                  "rss_mib", "MiB", "plain", results, descriptions, delta=True,
+                  baselines={"grpc_import": "bare", "bare": "bare"},
+                  notes=["delta = variant RSS - baseline RSS (MiB), paired by round",
+                         "start-up = import + configure + lifespan start-up + first request, in the "
+                         "same process (interpreter start-up excluded); ratio vs plain, paired by round"])
+    startup = stats.compare({v: e["raw"] for v, e in out["variants"].items()}, "startup_ms", "plain")
+    for variant, entry in out["variants"].items():
+        entry["startup"] = {"value": startup[variant]["value"], "ratio": startup[variant]["ratio"]}
+    return out
 
 
 DOWN_VARIANTS = ["ours_up", "ours_down", "contrib_down"]
@@ -528,6 +539,7 @@ EXTRA_COLUMNS: dict[str, list[tuple[str, Callable]]] = {
         ("p99 ratio", lambda e: stats.fmt_summary(e["p99"]["ratio"], "x")),
         ("cpu µs/req", lambda e: _median_cell(e["raw"], "server_cpu_us_per_request")),
         ("spans/req", lambda e: _median_cell(e["raw"], "spans_per_request_in_window")),
+        ("logs/req", lambda e: _median_cell(e["raw"], "logs_per_request_in_window")),
         ("RSS MiB", lambda e: _median_cell(e["raw"], "server_rss_mib")),
     ],
     "logging": [
@@ -538,6 +550,8 @@ EXTRA_COLUMNS: dict[str, list[tuple[str, Callable]]] = {
     ],
     "memory": [
         ("delta MiB", lambda e: stats.fmt_summary(e.get("delta"), "", 2)),
+        ("start-up ms", lambda e: stats.fmt_summary(e["startup"]["value"]) if e.get("startup") else "-"),
+        ("start-up vs plain", lambda e: stats.fmt_summary(e["startup"]["ratio"], "x") if e.get("startup") else "-"),
     ],
     "collector_down": [
         ("shutdown s", lambda e: _median_cell(e["raw"], "shutdown_s")),

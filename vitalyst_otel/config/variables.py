@@ -267,6 +267,10 @@ VARIABLES: tuple[Var, ...] = (
         "Rotated log files kept."),
     Var("VITALYST_ACCESS_LOG", True, p.boolean, "true, false",
         "Log one JSON line per request (uvicorn's access log, reshaped)."),
+    Var("VITALYST_ACCESS_LOG_OTLP", True, p.boolean, "true, false",
+        "Also send each access line as an OTLP log record (with OTEL_LOGS_EXPORTER=otlp). false: the "
+        "JSON line on stdout only, for when a log agent collects stdout anyway; the request's span "
+        "and duration histogram are exported either way (docs/performance.md has what it saves)."),
     Var("VITALYST_REDACT_KEYS", (), p.name_list, "comma-separated names (case-insensitive)",
         "Extra sensitive keys, masked in headers, query strings, log fields, span and metric attributes "
         f"on top of the built-in ones ({', '.join(DEFAULT_REDACT_KEYS)} and more, docs/security.md); "

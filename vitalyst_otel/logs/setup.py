@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.config import Settings
+from vitalyst_otel.http.access_log import ACCESS_LOGGERS, route_access_lines
 from vitalyst_otel.http.request_context import EXCLUDED, current_request
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
@@ -31,7 +32,6 @@ from vitalyst_otel.redaction.records import guard_error_report
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
                   "gunicorn.access", "hypercorn.error", "hypercorn.access")
-ACCESS_LOGGERS = ("uvicorn.access",)
 
 
 class AccessLogFilter(logging.Filter):
@@ -54,7 +54,10 @@ class AccessLogFilter(logging.Filter):
         client, method, full_path, version, status = args
         path, _, query = str(full_path).partition("?")
         facts = current_request.get()  # the access line is written inside the request's context
-        if facts is EXCLUDED or (self.excluded is not None and self.excluded.search(path)):
+        if facts is EXCLUDED:
+            return False
+        # The middleware has decided already for a request it saw; the patterns are for the rest.
+        if facts is None and self.excluded is not None and self.excluded.search(path):
             return False
         fields = record.__dict__
         if self.hasher is not None and self.hasher.enabled and client:
@@ -119,6 +122,7 @@ class LoggingSetup:
     def add_bridge(self, handler: OtlpLogHandler) -> None:
         """Attach the OTLP log bridge (replacing any earlier one)."""
         self.remove_bridge()
+        route_access_lines(handler, self.settings.access_log_otlp)
         self.handlers.append(_tag(guard_error_report(handler, self.redactor)))
         self.apply()
 
