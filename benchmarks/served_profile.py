@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from benchmarks.probe import pid_cpu_seconds
 from benchmarks.profile_breakdown import breakdown, render
-from benchmarks.suite import ROOT, Context, Receiver, _wait_ready, free_port, parse_wrk
+from benchmarks.suite import ROOT, Context, Receiver, _wait_ready, free_port, parse_wrk, stop_server
 
 
 def profile(variant: str, seconds: int, out: Path, py_spy: str, gil: bool) -> dict:
@@ -67,11 +66,7 @@ def profile(variant: str, seconds: int, out: Path, py_spy: str, gil: bool) -> di
                 "server_cpu_us_per_request": (cpu1 - cpu0) / requests * 1e6 if requests else None,
                 "buckets": breakdown(stacks)}
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
         receiver.stop()
 
 

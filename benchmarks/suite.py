@@ -364,13 +364,18 @@ def _serve_and_load(ctx: Context, variant: str, r: int, wrk: dict) -> dict:
         })
         return result
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_server(server)
         Path(out).unlink(missing_ok=True)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGINT (uvicorn's graceful stop, which also flushes telemetry), then SIGKILL after 20 s."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def bench_http(ctx: Context) -> dict:
