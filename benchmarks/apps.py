@@ -161,6 +161,10 @@ def build_ours_sampled10() -> Built:
     return _ours(OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="0.1")
 
 
+def build_ours_access_stdout() -> Built:
+    return _ours(VITALYST_ACCESS_LOG_OTLP="false")
+
+
 BUILDERS: dict[str, Callable[[], Built]] = {
     "plain": build_plain,
     "contrib": build_contrib,
@@ -169,6 +173,7 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "ours": build_ours,
     "ours_sampled10": build_ours_sampled10,
     "ours_old_redactor": build_ours_old_redactor,
+    "ours_access_stdout": build_ours_access_stdout,
     # collector-down benchmark: the same as ``ours``/``contrib``; the suite points the endpoint
     # at a closed port for the *_down variants.
     "ours_up": build_ours,
@@ -183,6 +188,7 @@ DESCRIPTIONS = {
     "pfi": "prometheus-fastapi-instrumentator (metrics only, no export)",
     "ours": "vitalyst_otel.configure(app=app), defaults, traces+metrics+logs over OTLP/HTTP",
     "ours_sampled10": "ours with OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG=0.1",
+    "ours_access_stdout": "ours with VITALYST_ACCESS_LOG_OTLP=false (access lines on stdout only)",
     "ours_old_redactor": "ours with the pre-issue-10 redactor (benchmarks/old_redaction.py): baseline of the new one",
     "ours_up": "ours, receiver up",
     "ours_down": "ours, receiver down (connection refused)",

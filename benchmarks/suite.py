@@ -37,6 +37,8 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "summary.json"
 APP_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_sampled10"]
 # per_request also runs ours with the old redactor: the new redactor's cost next to the old one's.
 PER_REQUEST_VARIANTS = [*APP_VARIANTS, "ours_old_redactor"]
+# http also runs ours with the access lines off the OTLP path: what the OTLP copy costs, in the same run.
+HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout"]
 
 
 # --- running processes ----------------------------------------------------------------------
@@ -384,7 +386,7 @@ def bench_http(ctx: Context) -> dict:
     if shutil.which("wrk") is None:
         return {"description": "over HTTP with wrk", "skipped_all": "wrk is not installed"}
     wrk = {"threads": 1, "connections": 16, "seconds": ctx.pick(10, 1), "warmup_s": ctx.pick(2, 0)}
-    results = interleave(ctx, "http", APP_VARIANTS, ctx.rounds_for(3),
+    results = interleave(ctx, "http", HTTP_VARIANTS, ctx.rounds_for(3),
                          lambda v, r: _serve_and_load(ctx, v, r, wrk))
     throughput = section(
         "uvicorn (one worker, its defaults incl. access log to /dev/null) per variant, loaded with "

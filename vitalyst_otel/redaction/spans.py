@@ -31,9 +31,13 @@ def clean_attributes(redactor: Redactor, attributes: Mapping[str, Any] | None) -
 
 
 def clean_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
+    # Each property read makes a new object (attributes a new proxy, events and links new
+    # tuples): read once, or "unchanged" could never be seen and every span would be rebuilt,
+    # losing its dropped counts and the encoder's fast path.
+    original = span.attributes
     name = redactor.text(span.name) if span.name else span.name
-    attributes = clean_attributes(redactor, span.attributes)
-    changed = name != span.name or attributes is not span.attributes
+    attributes = clean_attributes(redactor, original)
+    changed = name != span.name or attributes is not original
     events = []
     for event in span.events:
         event_attributes = clean_attributes(redactor, event.attributes)
