@@ -35,7 +35,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from vitalyst_otel.config import OtlpSettings
 from vitalyst_otel.export import protobuf
 from vitalyst_otel.export.http import OtlpHttpSender
-from vitalyst_otel.export.protobuf.wire import take_repairs
+from vitalyst_otel.export.protobuf.fields import take_repairs
 from vitalyst_otel.export.status import ExportStatus
 
 _log = logging.getLogger("vitalyst_otel.export")

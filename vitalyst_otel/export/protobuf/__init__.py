@@ -2,7 +2,8 @@
 
 Its output is byte-identical to the SDK's encoder (opentelemetry-exporter-otlp-proto-common)
 for the same input; tests/unit/export/test_protobuf_equivalence.py checks that on random data.
-``wire`` holds the format and the caches, one module per signal builds its request.
+``fields`` writes the scalar fields, ``wire`` the attributes, resources and scopes (with their
+caches), ``envelope`` the request around them; one module per signal builds its items.
 """
 
 from vitalyst_otel.export.protobuf.logs import encode_logs

@@ -14,13 +14,13 @@ from typing import Any
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.attributes import BoundedAttributes
 
+from vitalyst_otel.export.protobuf.envelope import encode_grouped
 from vitalyst_otel.export.protobuf.wire import (
     MASK64,
     any_value,
     attributes,
     cached_string_field,
     delimited,
-    encode_grouped,
     pack_fixed32,
     pack_id_pair,
     span_id,

@@ -19,6 +19,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
+from vitalyst_otel.export.protobuf.envelope import request
 from vitalyst_otel.export.protobuf.wire import (
     attributes,
     delimited,
@@ -26,7 +27,6 @@ from vitalyst_otel.export.protobuf.wire import (
     optional_double,
     pack_double,
     pack_sfixed64,
-    request,
     span_id,
     string_field,
     trace_id,

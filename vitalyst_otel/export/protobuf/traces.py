@@ -15,12 +15,12 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import StatusCode
 
+from vitalyst_otel.export.protobuf.envelope import encode_grouped
 from vitalyst_otel.export.protobuf.wire import (
     MASK64,
     attributes,
     cached_string_field,
     delimited,
-    encode_grouped,
     fixed64_field,
     pack_fixed32,
     pack_id_pair,

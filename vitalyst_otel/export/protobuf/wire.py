@@ -1,10 +1,10 @@
-"""Protobuf wire format for OTLP, written by hand: varints, tags, AnyValue/KeyValue, attributes.
+"""Protobuf wire format for OTLP, the attribute layer: AnyValue, KeyValue, attribute lists, and
+the encoded resources and scopes, with the caches that make them cheap. The scalar fields are in
+:mod:`.fields` (re-exported here), the request envelope in :mod:`.envelope`.
 
-Everything here returns ``bytes``. A message is built from its fields in field-number order (the
-order the official serializer uses, so our output is byte-identical to it, not only equivalent),
-and a nested message is written as tag, varint length, body. Tags are written as literal bytes
-next to the field they encode: ``(field_number << 3) | wire_type``, wire type 0 varint,
-1 fixed64, 2 length-delimited, 5 fixed32 (so ``b"\x4a"`` is field 9, length-delimited).
+A message is built from its fields in field-number order (the order the official serializer
+uses, so our output is byte-identical to it, not only equivalent), and a nested message is
+written as tag, varint length, body.
 
 Two caches make the common case cheap; neither can serve stale bytes:
 
@@ -23,135 +23,40 @@ its own key alone, so concurrent exporters (one thread per signal) can share the
 
 from __future__ import annotations
 
-import codecs
 import logging
-import struct
 import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from vitalyst_otel.export.protobuf.fields import (  # noqa: F401 - re-exported: the format in one name
+    _INT64_MAX,
+    _INT64_MIN,
+    _MASK64,
+    _VARINT_TABLE_SIZE,
+    _VARINTS,
+    MASK64,
+    REPAIR,
+    _repairs,
+    _varint,
+    cached_string_field,
+    delimited,
+    fixed64_field,
+    optional_double,
+    pack_double,
+    pack_fixed32,
+    pack_fixed64,
+    pack_id_pair,
+    pack_sfixed64,
+    span_id,
+    string_field,
+    take_repairs,
+    trace_id,
+    uint_field,
+    varint,
+    zigzag32,
+)
+
 _log = logging.getLogger("vitalyst_otel.export")
-
-# --- strings that are not valid UTF-8 ------------------------------------------------------
-# A lone surrogate cannot be UTF-8: the SDK's encoder raises and the whole batch is lost. Ours
-# writes it as a backslash escape and counts it (per thread: each exporter encodes on its own
-# worker). The error handler only runs on such a string, so valid text costs what it did.
-
-REPAIR = "vitalyst_otel.repair"
-_repairs = threading.local()
-
-
-def _repair(error: UnicodeEncodeError) -> tuple[str, int]:
-    _repairs.count = getattr(_repairs, "count", 0) + 1
-    return codecs.backslashreplace_errors(error)
-
-
-codecs.register_error(REPAIR, _repair)
-
-
-def take_repairs() -> int:
-    """Strings repaired on this thread since the last call (and reset the count)."""
-    count = getattr(_repairs, "count", 0)
-    _repairs.count = 0
-    return count
-
-
-_MASK64 = (1 << 64) - 1
-_INT64_MIN = -(1 << 63)
-_INT64_MAX = (1 << 63) - 1
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-_VARINT_TABLE_SIZE = 4096
-_VARINTS = tuple(_varint(i) for i in range(_VARINT_TABLE_SIZE))
-
-
-def varint(n: int) -> bytes:
-    """Unsigned varint of ``n`` (``n >= 0``; callers mask signed values to 64 bits first)."""
-    if n < 0:
-        raise ValueError(f"varint of a negative number: {n}")
-    return _VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)
-
-
-def zigzag32(n: int) -> bytes:
-    """sint32 as the wire wants it."""
-    if not -(1 << 31) <= n < (1 << 31):
-        raise ValueError(f"Value out of range: {n}")
-    return varint((n << 1) ^ (n >> 31))
-
-
-pack_fixed64 = struct.Struct("<Q").pack
-pack_fixed32 = struct.Struct("<I").pack
-pack_sfixed64 = struct.Struct("<q").pack
-pack_double = struct.Struct("<d").pack
-# A trace id (16 bytes) and a span id (8 bytes) fields in one call: (trace tag, length 16) as a
-# big-endian short, the id as two halves, (span tag, length 8), the span id.
-pack_id_pair = struct.Struct(">HQQHQ").pack
-MASK64 = _MASK64
-
-
-def delimited(field_tag: bytes, body: bytes) -> bytes:
-    """A length-delimited field: tag, length, body (also for an empty body)."""
-    n = len(body)
-    return field_tag + (_VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)) + body
-
-
-def string_field(field_tag: bytes, text: str | None) -> bytes:
-    """A proto3 string field: absent when ``None`` or empty."""
-    if not text:
-        return b""
-    return delimited(field_tag, text.encode("utf-8", REPAIR))
-
-
-def cached_string_field(field_tag: bytes, size: int) -> Callable[[str | None], bytes]:
-    """``string_field`` for a field whose values repeat (span names, severity texts): the last
-    values seen (at most ``size``, then it starts over) are kept encoded."""
-    cache: dict[str, bytes] = {}
-
-    def encode(text: str | None) -> bytes:
-        encoded = cache.get(text)  # type: ignore[arg-type]
-        if encoded is None:
-            encoded = string_field(field_tag, text)
-            if type(text) is str:
-                if len(cache) >= size:
-                    cache.clear()
-                cache[text] = encoded
-        return encoded
-
-    encode.cache = cache  # type: ignore[attr-defined]  # for tests
-    return encode
-
-
-def uint_field(field_tag: bytes, n: int | None) -> bytes:
-    """A proto3 varint field (uint32/uint64/enum): absent when zero or ``None``."""
-    return field_tag + varint(n) if n else b""
-
-
-def fixed64_field(field_tag: bytes, n: int | None) -> bytes:
-    return field_tag + pack_fixed64(n) if n else b""
-
-
-def optional_double(field_tag: bytes, x: float | None) -> bytes:
-    """A proto3 ``optional double``: present whenever set, zero included."""
-    return b"" if x is None else field_tag + pack_double(x)
-
-
-def trace_id(n: int) -> bytes:
-    return n.to_bytes(16, "big")
-
-
-def span_id(n: int) -> bytes:
-    return n.to_bytes(8, "big")
-
 
 # --- AnyValue and KeyValue -------------------------------------------------------------------
 
@@ -363,73 +268,3 @@ def resource_fields(resource: Any) -> tuple[bytes, bytes]:
 def scope_fields(scope: Any) -> tuple[bytes, bytes]:
     """(``scope = 1`` field, ``schema_url = 3`` field) of a ScopeSpans/Logs/Metrics."""
     return _NO_SCOPE if scope is None else _cached(scope, _scope)
-
-
-# --- grouping: request -> resource -> scope -> items ------------------------------------------
-
-
-_UNSET = object()
-
-
-def group(items: Iterable[Any], encode_item: Callable[[Any], bytes]) -> dict[Any, dict[Any, list[bytes]]]:
-    """Encode items into ``{resource: {scope: [item bodies]}}`` as the SDK groups them.
-
-    The SDK keys dicts by the objects, so distinct but equal resources (attributes and schema
-    URL) or scopes (name, version, schema URL and attributes) share a group, which the first one
-    seen represents. Hashing a Resource serialises its attributes to JSON, so that is done once
-    per distinct (resource, scope) object pair in a batch, not per item.
-    """
-    resources: dict[Any, dict[Any, list[bytes]]] = {}
-    by_identity: dict[tuple[int, int], list[bytes]] = {}
-    last_resource = last_scope = _UNSET
-    bucket: list[bytes] = []
-    for item in items:
-        resource = item.resource
-        scope = item.instrumentation_scope or None
-        if resource is not last_resource or scope is not last_scope:
-            identity = (id(resource), id(scope))
-            bucket = by_identity.get(identity)
-            if bucket is None:
-                scopes = resources.setdefault(resource, {})
-                bucket = by_identity[identity] = scopes.setdefault(scope, [])
-            last_resource, last_scope = resource, scope
-        bucket.append(encode_item(item))
-    return resources
-
-
-def request(resources: Iterable[tuple[Any, Iterable[tuple[Any, list[bytes]]]]]) -> bytes:
-    """An Export*ServiceRequest from ``(resource, [(scope, item bodies), ...])`` groups.
-
-    The three signals share the shape: request.resource_x = 1; ResourceX {resource = 1,
-    scope_x = 2, schema_url = 3}; ScopeX {scope = 1, items = 2, schema_url = 3}.
-    """
-    # One join at the end: each nested length is summed up, not measured on a joined copy.
-    out: list[bytes] = []
-    for resource, scopes in resources:
-        resource_field, resource_schema = resource_fields(resource)
-        resource_parts = [resource_field]
-        resource_size = len(resource_field) + len(resource_schema)
-        for scope, bodies in scopes:
-            scope_field, scope_schema = scope_fields(scope)
-            scope_parts = [scope_field]
-            extend = scope_parts.extend
-            scope_size = len(scope_field) + len(scope_schema)
-            for body in bodies:
-                n = len(body)
-                prefix = _VARINTS[n] if n < _VARINT_TABLE_SIZE else _varint(n)
-                extend((b"\x12", prefix, body))
-                scope_size += 1 + len(prefix) + n
-            scope_parts.append(scope_schema)
-            prefix = varint(scope_size)
-            resource_parts += (b"\x12", prefix)
-            resource_parts += scope_parts
-            resource_size += 1 + len(prefix) + scope_size
-        resource_parts.append(resource_schema)
-        out += (b"\x0a", varint(resource_size))
-        out += resource_parts
-    return b"".join(out)
-
-
-def encode_grouped(items: Iterable[Any], encode_item: Callable[[Any], bytes]) -> bytes:
-    """Spans and log records: group as the SDK does, then write the request."""
-    return request((resource, scopes.items()) for resource, scopes in group(items, encode_item).items())
