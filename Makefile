@@ -66,7 +66,9 @@ tools: system $(VENV)/.installed
 build-collector:
 	@$(call go_build,collector/build.sh)
 
-build-%:
+# A static pattern rule, not `build-%:`: make never searches implicit rules for a .PHONY target,
+# so a plain pattern rule left every tool but the collector unbuilt ("Nothing to be done").
+$(filter-out build-collector,$(GO_TOOLS:%=build-%)): build-%:
 	@$(call go_build,tools/$*/build.sh)
 
 go_build = if command -v go >/dev/null 2>&1; then $(1) >/dev/null; \
