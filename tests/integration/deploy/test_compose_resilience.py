@@ -56,6 +56,7 @@ LATENCY_THRESHOLD_MS = 1000  # VITALYST_TAIL_LATENCY_THRESHOLD_MS of the gateway
 ENRICH_LATENCY_MS = 2500  # the demo sleeps 0.5-1.5 times this: every enrichment trace is slow
 
 
+@pytest.mark.timeout(900)  # load, two scalings and the final poll, on a machine as loaded as CI
 def test_gateways_scale_2_3_2_under_load_and_every_error_and_slow_trace_arrives_whole(project) -> None:
     """Every trace is slow (the enrichment sleeps at least 1.25 s, the latency policy keeps
     traces over 1 s) and half of them fail: every one, including those in flight while a replica
