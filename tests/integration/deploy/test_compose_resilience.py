@@ -81,7 +81,8 @@ def test_gateways_scale_2_3_2_under_load_and_every_error_and_slow_trace_arrives_
                     status = worker.post(f"/nodes/{node_id}/enrich", headers={"traceparent": header}).status_code
                     sent.append((at, trace_id, status))
 
-        threads = [threading.Thread(target=load, daemon=True) for _ in range(6)]
+        # ~10 traces a second: many in flight (inside the decision wait) when a replica stops.
+        threads = [threading.Thread(target=load, daemon=True) for _ in range(24)]
         for thread in threads:
             thread.start()
         try:
