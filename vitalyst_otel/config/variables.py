@@ -176,7 +176,8 @@ VARIABLES: tuple[Var, ...] = (
     Var(sdk.OTEL_BSP_SCHEDULE_DELAY, 5000, p.int_at_least(0), "a non-negative integer (ms)",
         "Delay between two span batch exports."),
     Var(sdk.OTEL_BSP_EXPORT_TIMEOUT, 30000, p.int_at_least(0), "a non-negative integer (ms)",
-        "Maximum time one span batch export may take."),
+        "Maximum time one span batch export may take, retries included (the shorter of this and the "
+        "OTLP timeout applies; 0: the OTLP timeout alone)."),
     Var(sdk.OTEL_BSP_MAX_QUEUE_SIZE, 2048, p.int_at_least(1), "a positive integer",
         "Spans held for export; when full, new spans are dropped (and counted), never blocking."),
     Var(sdk.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 512, p.int_at_least(1), "a positive integer",
@@ -184,7 +185,8 @@ VARIABLES: tuple[Var, ...] = (
     Var(sdk.OTEL_BLRP_SCHEDULE_DELAY, 1000, p.int_at_least(0), "a non-negative integer (ms)",
         "Delay between two log batch exports."),
     Var(sdk.OTEL_BLRP_EXPORT_TIMEOUT, 30000, p.int_at_least(0), "a non-negative integer (ms)",
-        "Maximum time one log batch export may take."),
+        "Maximum time one log batch export may take, retries included (the shorter of this and the "
+        "OTLP timeout applies; 0: the OTLP timeout alone)."),
     Var(sdk.OTEL_BLRP_MAX_QUEUE_SIZE, 2048, p.int_at_least(1), "a positive integer",
         "Log records held for export; when full, new records are dropped (and counted)."),
     Var(sdk.OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, 512, p.int_at_least(1), "a positive integer",

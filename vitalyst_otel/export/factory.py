@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 
-from vitalyst_otel.config import Settings
+from vitalyst_otel.config import OtlpSettings, Settings
 from vitalyst_otel.export.otlp import OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter
 from vitalyst_otel.export.status import ExportStatus
 
@@ -30,6 +31,17 @@ def mute(exporters, pid: int) -> None:
                 break
 
 
+def within_export_timeout(settings: Settings, signal: str, config: OtlpSettings) -> OtlpSettings:
+    """``config`` with its timeout cut to the batch processor's export timeout
+    (``OTEL_BSP_EXPORT_TIMEOUT`` for spans, ``OTEL_BLRP_EXPORT_TIMEOUT`` for log records, 0 for no
+    cut). The OTLP timeout already bounds one whole export, retries included, so the shorter of the
+    two is the bound. Metric exports get theirs from the reader (``OTEL_METRIC_EXPORT_TIMEOUT``)."""
+    limit_ms = {"traces": settings.bsp_export_timeout, "logs": settings.blrp_export_timeout}.get(signal, 0)
+    if limit_ms and limit_ms / 1000 < config.timeout_s:
+        return replace(config, timeout_s=limit_ms / 1000)
+    return config
+
+
 class ExporterFactory:
     def __init__(self, settings: Settings, muted_pid: int | None = None):
         self.settings = settings
@@ -42,7 +54,7 @@ class ExporterFactory:
         """The OTLP exporter of ``signal``. It reports to the signal's status unless given its
         own (the audit trail's failures are not the logs' failures)."""
         settings = self.settings
-        config = settings.otlp[signal]
+        config = within_export_timeout(settings, signal, settings.otlp[signal])
         if status is None:
             status = self.statuses.setdefault(signal, ExportStatus(signal, config.endpoint))
         exporter = None
