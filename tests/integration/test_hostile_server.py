@@ -75,7 +75,7 @@ class LoggingServer:
                        "PYTHONPATH": str(ROOT), **env}
         self.process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=open(self.out, "w"),  # noqa: SIM115
                                         stderr=open(self.err, "w"), start_new_session=True)  # noqa: SIM115
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.err.read_text()[-3000:]
             try:

@@ -32,12 +32,15 @@ class Server:
     def __init__(self, argv: list[str], port: int, env: dict[str, str]):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
+        # uvicorn's supervisor kills a worker that has not answered its ping in 5 s; on a loaded
+        # CI machine a spawned worker takes longer than that to import, so it was killed in a loop.
         environment = {**os.environ, "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BLRP_SCHEDULE_DELAY": "100",
-                       "OTEL_METRIC_EXPORT_INTERVAL": "500", "PYTHONPATH": str(ROOT), **env}
+                       "OTEL_METRIC_EXPORT_INTERVAL": "500", "PYTHONPATH": str(ROOT),
+                       "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "60", **env}
         environment.pop("VIRTUAL_ENV", None)
         self.process = subprocess.Popen(argv, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # two workers importing everything on a loaded CI machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited: {self.process.communicate()}")
@@ -46,8 +49,8 @@ class Server:
                 return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        self.stop()
-        raise AssertionError("server did not come up")
+        out, err, _ = self.stop()
+        raise AssertionError(f"server did not come up in 90 s: {(out + err)[-3000:]}")
 
     def stop(self, timeout: float = 20) -> tuple[str, str, float]:
         started = time.monotonic()

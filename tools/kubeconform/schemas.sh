@@ -16,7 +16,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache_root="${VITALYST_CACHE:-$HOME/.cache/vitalyst-otel}"
-python="${PYTHON:-python3}"
+python="$(command -v "${PYTHON:-python3}")"
+# Absolute: the converter below runs in another directory (make passes .venv/bin/python).
+case "$python" in /*) ;; *) python="$PWD/$python" ;; esac
 
 VALIDATE_VERSION=1.37.0
 VALIDATE_WHEEL_SHA256=85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9

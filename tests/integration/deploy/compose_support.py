@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import require
 from tests.deploy_support import CI_OVERRIDE, PRODUCTION, ROOT, docker_compose, write_secrets
 from tests.integration.e2e_support import DEMO_CREDENTIALS
 
@@ -32,6 +34,25 @@ def render_prometheus(target: Path, interval: str = "2s", for_factor: float = 60
     return target
 
 
+def write_gateway_certificates(secrets_dir: Path) -> None:
+    """A CA made for this test (gateway_tls_ca) and the gateways' certificate for DNS:gateway
+    signed by it (gateway_tls_cert, gateway_tls_key), with openssl, into the secrets directory.
+    The key is readable by the collector's user (uid 10001) through the bind mount."""
+    require(shutil.which("openssl") is not None, "openssl is not installed (apt-get install openssl)")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=secrets_dir, check=True, capture_output=True, timeout=60)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=vitalyst compose test CA", "-keyout", "ca.key", "-out", "gateway_tls_ca")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+            "-subj", "/CN=gateway", "-addext", "subjectAltName=DNS:gateway", "-addext", "extendedKeyUsage=serverAuth",
+            "-addext", "basicConstraints=critical,CA:FALSE",
+            "-CA", "gateway_tls_ca", "-CAkey", "ca.key", "-keyout", "gateway_tls_key", "-out", "gateway_tls_cert")
+    (secrets_dir / "ca.key").unlink()
+    (secrets_dir / "gateway_tls_key").chmod(0o644)
+
+
 @dataclass
 class ComposeProject:
     """One project (its own name, network and volumes) of compose.yaml + the CI override."""
@@ -47,6 +68,9 @@ class ComposeProject:
         })
         token = self.secrets["otlp_bearer_token"]
         (self.state / "secrets" / "otlp_client_headers").write_text(f"Authorization=Bearer%20{token}")
+        write_gateway_certificates(self.state / "secrets")
+        self.secrets.update({name: (self.state / "secrets" / name).read_text()
+                             for name in ("gateway_tls_cert", "gateway_tls_key", "gateway_tls_ca")})
         self.env = {
             "VITALYST_SECRETS_DIR": str(self.state / "secrets"),
             "VITALYST_CI_PROMETHEUS_DIR": str(render_prometheus(self.state / "prometheus")),

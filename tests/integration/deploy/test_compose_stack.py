@@ -105,6 +105,45 @@ def test_jaeger_has_the_error_trace_whole_through_agent_and_gateways(project, ur
     assert tags.get("service.namespace") == "vitalyst"
 
 
+TLS_PROBE = """
+import json, socket, ssl, sys, urllib.error, urllib.request
+out = {}
+context = ssl.create_default_context(cafile="/ca.pem")
+with context.wrap_socket(socket.create_connection(("gateway", 4317), timeout=10), server_hostname="gateway") as tls:
+    out["version"] = tls.version()
+    out["subject_alt_names"] = [v for _, v in tls.getpeercert()["subjectAltName"]]
+try:
+    ssl.create_default_context().wrap_socket(socket.create_connection(("gateway", 4317), timeout=10),
+                                             server_hostname="gateway")
+    out["untrusted"] = "accepted"
+except ssl.SSLCertVerificationError as exc:
+    out["untrusted"] = "refused: " + exc.verify_message
+try:
+    urllib.request.urlopen(urllib.request.Request("http://gateway:4318/v1/traces", data=b"{}", method="POST",
+                                                  headers={"Content-Type": "application/json"}), timeout=10)
+    out["plaintext"] = "accepted"
+except urllib.error.HTTPError as exc:
+    out["plaintext"] = f"{exc.code} {exc.read().decode(errors='replace').strip()}"
+print(json.dumps(out))
+"""
+
+
+def test_the_agent_to_gateway_hop_is_tls_with_the_certificates_from_secrets(project, images, traffic) -> None:
+    """The gateways' receivers speak only TLS, with the certificate of the gateway_tls_cert secret
+    (checked against the test's CA for the name "gateway"); the error trace above crossed that
+    hop. Probed from a container on the project's network (the gateways publish no port)."""
+    ca = project.state / "secrets" / "gateway_tls_ca"
+    result = subprocess.run(["docker", "run", "--rm", "--network", f"{project.name}_default", "-v", f"{ca}:/ca.pem:ro",
+                             "--entrypoint", "python3", images["es-standin"], "-c", TLS_PROBE],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["version"] in ("TLSv1.2", "TLSv1.3"), probe
+    assert probe["subject_alt_names"] == ["gateway"], probe
+    assert probe["untrusted"].startswith("refused"), probe
+    assert probe["plaintext"].startswith("400") and "HTTPS" in probe["plaintext"], probe
+
+
 def test_logs_and_audit_records_land_in_their_indices(urls, traffic) -> None:
     es = StandinClient(urls["es"])
     created = eventually(lambda: [d for d in es.docs("logs-vitalyst") if d.get("trace_id") == traffic["create"]],
@@ -149,5 +188,7 @@ def test_no_secret_reaches_any_backend(project, urls, traffic) -> None:
                           capture_output=True, text=True, timeout=120, env={**__import__("os").environ, **project.env})
     texts.append(logs.stdout + logs.stderr)
     everything = "\n".join(texts)
-    for secret in (BEARER, QUERY_TOKEN, DEMO_API_KEY, WRONG_KEY, DEMO_PASSWORD, project.secrets["otlp_bearer_token"]):
+    key_line = project.secrets["gateway_tls_key"].splitlines()[1]  # a line of the gateways' private key
+    for secret in (BEARER, QUERY_TOKEN, DEMO_API_KEY, WRONG_KEY, DEMO_PASSWORD, project.secrets["otlp_bearer_token"],
+                   key_line):
         assert secret not in everything

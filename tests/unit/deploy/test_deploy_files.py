@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import require
 from tests.deploy_support import (
-    CI_OVERRIDE, COMPOSE_DIR, DOCKERFILES, IMAGES, PRODUCT_IMAGES, PRODUCTION, ROOT, collector_configs,
+    CI_OVERRIDE, COLLECTOR_CONFIG_DIR, COMPOSE_DIR, DOCKERFILES, IMAGES, PRODUCT_IMAGES, PRODUCTION, ROOT, collector_configs,
     compose_config, mounted, write_secrets,
 )
 
@@ -136,6 +136,26 @@ def test_ci_override_runs_only_images_built_here(production, ci) -> None:
     assert running["elasticsearch"]["image"].startswith("vitalyst-ci/es-standin")
     for stand_in in ("Jaeger v2 (tools/jaeger) STANDS IN for Tempo", "bulk-API STAND-IN"):
         assert stand_in in CI_OVERRIDE.read_text()
+
+
+def test_agent_to_gateway_is_tls_with_certificates_as_secrets(production) -> None:
+    services = production["services"]
+    gateway, agent = services["gateway"], services["otelcol"]
+    assert COLLECTOR_CONFIG_DIR + "overlays/otlp-tls.yaml" in " ".join(gateway["command"])
+    mounted_secrets = {s["source"]: s["target"] for s in gateway["secrets"]}  # absolute, as loaded
+    assert gateway["environment"]["VITALYST_OTLP_TLS_CERT_FILE"] == mounted_secrets["gateway_tls_cert"]
+    assert gateway["environment"]["VITALYST_OTLP_TLS_KEY_FILE"] == mounted_secrets["gateway_tls_key"]
+    assert agent["environment"]["VITALYST_GATEWAY_INSECURE"] == "false"
+    assert agent["environment"]["VITALYST_GATEWAY_CA_FILE"] == "/run/secrets/gateway_tls_ca"
+    assert "gateway_tls_ca" in {s["source"] for s in agent["secrets"]}
+    assert agent["environment"]["VITALYST_GATEWAY_TLS_SERVER_NAME"] == "gateway"
+
+
+def test_gateways_get_the_time_to_drain_on_stop(production) -> None:
+    """A replica decides and exports what it holds on SIGTERM (docs/deployment.md, scaling down):
+    the grace period is longer than compose's default 10 s."""
+    grace = production["services"]["gateway"]["stop_grace_period"]
+    assert grace.endswith("s") and int(grace[:-1]) >= 30, grace
 
 
 @pytest.mark.parametrize("variant", ["production", "ci"])
