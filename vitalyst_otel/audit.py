@@ -40,6 +40,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
+from vitalyst_otel.config.variables import BY_NAME
 from vitalyst_otel.export.batch import BatchQueue
 from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.http.request_context import current_request
@@ -47,7 +48,7 @@ from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
-from vitalyst_otel.safe_values import safe_str, sanitize
+from vitalyst_otel.safe_values import INT64_MAX, INT64_MIN, has_surrogates, safe_str, sanitize
 from vitalyst_otel.setup.lifecycle import lifecycle
 
 OUTCOMES = ("success", "failure", "denied")
@@ -56,28 +57,25 @@ LOGGER = "vitalyst.audit"
 _log = logging.getLogger("vitalyst_otel")
 
 
-def _schema_of(record) -> dict[str, Any]:
-    """The fixed audit schema, rebuilt from an OTel log record (for the fallback file)."""
-    log_record = getattr(record, "log_record", record)
-    attrs = dict(log_record.attributes or {})
-    details = {k[len("details."):]: v for k, v in attrs.items() if k.startswith("details.")}
-    return {
-        "timestamp": _Clock().format(log_record.timestamp / 1e9) if log_record.timestamp else None,
-        "log.type": "audit",
-        "actor": attrs.get("actor"), "action": attrs.get("action"), "resource": attrs.get("resource"),
-        "outcome": attrs.get("outcome"),
-        "trace_id": f"{log_record.trace_id:032x}" if log_record.trace_id else None,
-        "span_id": f"{log_record.span_id:016x}" if log_record.span_id else None,
-        "request_id": attrs.get("request_id"),
-        "details": details,
-        **({"repaired": attrs["repaired"].split(",")} if attrs.get("repaired") else {}),
-        "time_unix_nano": log_record.timestamp, "trace_flags": int(log_record.trace_flags or 0),
-    }
+class AuditRecord(BridgeRecord):
+    """The OTLP log record of one audit entry, carrying the entry itself: the fallback file
+    writes ``entry`` as it is (the same data that fed the stdout line and the attributes)."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: dict[str, Any], *args: Any) -> None:
+        super().__init__(*args)
+        self.entry = entry
 
 
-def _record_of(line: bytes, resource, scope) -> BridgeRecord:
-    """A fallback line back as the OTLP log record it was (marked ``audit.replayed``)."""
-    entry = orjson.loads(line)
+def _fallback_line(record: AuditRecord, reason: str) -> bytes:
+    """The fallback file's line of a record: its entry plus what rebuilding the record needs."""
+    return orjson.dumps({**record.entry, "time_unix_nano": record.timestamp,
+                         "trace_flags": int(record.trace_flags or 0), "fallback_reason": reason}, default=str)
+
+
+def _attributes_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The OTLP attributes of an audit entry (structured detail values as JSON text)."""
     attributes: dict[str, Any] = {"log.type": "audit", "actor": entry["actor"], "action": entry["action"],
                                   "resource": entry["resource"], "outcome": entry["outcome"]}
     if entry.get("request_id"):
@@ -85,25 +83,71 @@ def _record_of(line: bytes, resource, scope) -> BridgeRecord:
     if entry.get("repaired"):
         attributes["repaired"] = ",".join(entry["repaired"])
     for key, value in (entry.get("details") or {}).items():
-        attributes[f"details.{key}"] = value
+        attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
+                                        else orjson.dumps(value, default=str).decode())
+    return attributes
+
+
+def _body_of(entry: dict[str, Any]) -> str:
+    return f"audit {entry['action']} {entry['resource']} {entry['outcome']}"
+
+
+def _record_of(line: bytes, resource, scope) -> AuditRecord:
+    """A fallback line back as the OTLP log record it was (marked ``audit.replayed``)."""
+    entry = orjson.loads(line)
+    entry.pop("fallback_reason", None)
+    timestamp = entry.pop("time_unix_nano", None) or 0
+    trace_flags = entry.pop("trace_flags", None) or 0
+    attributes = _attributes_of(entry)
     attributes["audit.replayed"] = True
-    timestamp = entry.get("time_unix_nano") or 0
-    return BridgeRecord(
-        timestamp, time.time_ns(), SeverityNumber.INFO, "INFO",
-        f"audit {entry['action']} {entry['resource']} {entry['outcome']}", attributes,
+    return AuditRecord(
+        entry, timestamp, time.time_ns(), SeverityNumber.INFO, "INFO", _body_of(entry), attributes,
         int(entry["trace_id"], 16) if entry.get("trace_id") else 0,
         int(entry["span_id"], 16) if entry.get("span_id") else 0,
-        entry.get("trace_flags", 0), resource, scope)
+        trace_flags, resource, scope)
+
+
+def _plain_details(details: dict[str, Any], redactor: Redactor, max_length: int | None) -> dict[str, Any] | None:
+    """``details`` redacted and cut in one pass when every value is UTF-8-clean text, a flag, a
+    float, None or an int64 (what :func:`~vitalyst_otel.safe_values.sanitize` would keep as it
+    is); None for anything else, which takes the general path."""
+    out = {}
+    value_of = redactor.value
+    for key, value in details.items():
+        kind = type(value)
+        if type(key) is not str or has_surrogates(key):
+            return None
+        if kind is str:
+            if has_surrogates(value):
+                return None
+            value = value_of(key, value)
+            if max_length is not None:
+                value = truncate(value, max_length)
+        elif kind is int:
+            if not INT64_MIN <= value <= INT64_MAX:
+                return None
+            value = value_of(key, value)
+        elif kind is bool or kind is float or value is None:
+            value = value_of(key, value)
+        else:
+            return None
+        out[key] = value
+    return out
+
+
+def _default(name: str) -> Any:
+    return BY_NAME[name].default
 
 
 @dataclass(frozen=True)
 class AuditLimits:
-    """Bounds of the trail: queue memory, field length, fallback file size (see the variables)."""
+    """Bounds of the trail: queue memory, field length, fallback file size; the defaults are the
+    variables' (vitalyst_otel.config.variables)."""
 
-    queue_max_bytes: int | None = 16 * 1024 * 1024
-    max_length: int | None = 65536
-    fallback_max_bytes: int = 10 * 1024 * 1024
-    fallback_backup_count: int = 10
+    queue_max_bytes: int | None = _default("VITALYST_EXPORT_QUEUE_MAX_BYTES")
+    max_length: int | None = _default("VITALYST_RECORD_MAX_LENGTH")
+    fallback_max_bytes: int = _default("VITALYST_AUDIT_FALLBACK_MAX_BYTES")
+    fallback_backup_count: int = _default("VITALYST_AUDIT_FALLBACK_BACKUP_COUNT")
 
     @classmethod
     def of(cls, settings) -> AuditLimits:
@@ -113,7 +157,7 @@ class AuditLimits:
 
 class AuditTrail:
     def __init__(self, service_name: str, redactor: Redactor, resource=None, exporters: list | None = None,
-                 fallback_path: str = "vitalyst-audit-fallback.jsonl", max_queue: int = 2048, meter_provider=None,
+                 fallback_path: str = _default("VITALYST_AUDIT_FALLBACK_FILE"), max_queue: int = 2048, meter_provider=None,
                  synchronous: bool = False, limits: AuditLimits | None = None):
         self.service_name = service_name
         self.redactor = redactor
@@ -154,7 +198,7 @@ class AuditTrail:
             self.counter.add(n, {"vitalyst.audit.destination": destination})
 
     def _to_fallback(self, records: list, reason: str) -> None:
-        lines = [orjson.dumps({**_schema_of(r), "fallback_reason": reason}, default=str) for r in records]
+        lines = [_fallback_line(r, reason) for r in records]
         lost_before = self.fallback.lost
         self._count("fallback" if self.fallback.write(lines) else "lost", len(records))
         self._count("lost", self.fallback.lost - lost_before)  # the oldest segment went, unsent
@@ -184,6 +228,11 @@ class AuditTrail:
             if bad:
                 repaired.append(name)
             fields[name] = text if max_length is None else truncate(text, max_length)
+        plain = _plain_details(details, self.redactor, max_length)
+        if plain is not None:  # the usual call: text, numbers and flags only; one pass
+            fields["details"] = plain
+            fields["outcome"] = outcomes(safe_str(outcome)[0])
+            return fields, repaired
         unprintable: list[str] = []
         printable = sanitize(details, "details", unprintable)  # finds what the redactor would render blind
         try:
@@ -217,20 +266,9 @@ class AuditTrail:
         if self.queue is None:
             self._count("log_only", 1)
             return entry
-        attributes: dict[str, Any] = {
-            "log.type": "audit", "actor": entry["actor"], "action": entry["action"],
-            "resource": entry["resource"], "outcome": entry["outcome"],
-        }
-        if request_id:
-            attributes["request_id"] = request_id
-        if repaired:
-            attributes["repaired"] = ",".join(repaired)
-        for key, value in clean_details.items():
-            attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
-                                            else orjson.dumps(value, default=str).decode())
-        self.queue.put(BridgeRecord(
-            now, now, SeverityNumber.INFO, "INFO", f"audit {entry['action']} {entry['resource']} {entry['outcome']}",
-            attributes, context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
+        self.queue.put(AuditRecord(
+            entry, now, now, SeverityNumber.INFO, "INFO", _body_of(entry), _attributes_of(entry),
+            context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
         return entry
 
     def _record_minimal(self, actor, action, resource, outcome, exc: Exception) -> dict[str, Any]:

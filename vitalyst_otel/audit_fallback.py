@@ -30,12 +30,15 @@ try:
 except ImportError:  # pragma: no cover - Windows: one process per file is assumed
     fcntl = None  # type: ignore[assignment]
 
+from vitalyst_otel.config.variables import BY_NAME
+
 _log = logging.getLogger("vitalyst_otel")
 REPLAY_BATCH = 256
 
 
 class FallbackFile:
-    def __init__(self, path: str, max_bytes: int = 10 * 1024 * 1024, backup_count: int = 10):
+    def __init__(self, path: str, max_bytes: int = BY_NAME["VITALYST_AUDIT_FALLBACK_MAX_BYTES"].default,
+                 backup_count: int = BY_NAME["VITALYST_AUDIT_FALLBACK_BACKUP_COUNT"].default):
         self.path = os.path.abspath(path)
         self.max_bytes = max_bytes
         self.backup_count = backup_count

@@ -15,7 +15,7 @@ from typing import Any
 
 from vitalyst_otel.export.sizes import truncate
 
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 MAX_DEPTH = 16
 
 
@@ -55,7 +55,7 @@ def sanitize(value: Any, where: str, repaired: list[str], depth: int = 0, max_le
     if value is None or isinstance(value, (bool, float)):
         return value
     if isinstance(value, int):
-        if _INT64_MIN <= value <= _INT64_MAX:
+        if INT64_MIN <= value <= INT64_MAX:
             return value
         return str(value)  # exact, where int64 (OTLP, JSON readers) cannot hold it
     if depth < MAX_DEPTH:

@@ -148,3 +148,45 @@ def test_a_bug_inside_the_trail_still_keeps_the_record(otel_capture, caplog, tmp
     (kept,) = [json.loads(line) for line in (tmp_path / "f.jsonl").read_text().splitlines()]
     assert kept["resource"] == "r/1" and kept["fallback_reason"] == "record error: ZeroDivisionError"
     assert entry["resource"] == "r/1"
+
+
+def test_fallback_line_is_the_records_own_entry_and_replays_to_the_same_attributes(tmp_path):
+    from opentelemetry.sdk.resources import Resource
+
+    from vitalyst_otel.audit import _record_of
+
+    trail = AuditTrail("svc", Redactor(DEFAULT_REDACT_KEYS), exporters=[closed_port_exporter()],
+                       fallback_path=str(tmp_path / "f.jsonl"), synchronous=True)
+    try:
+        entry = trail.record("ana", "node.create", "node/1", "success",
+                             {"count": 3, "tags": ["a", "b"], "password": "hunter2"})
+        (line,) = trail.fallback.unsent()
+        saved = json.loads(line)
+        assert {k: v for k, v in saved.items() if k not in ("time_unix_nano", "trace_flags", "fallback_reason")} \
+            == entry
+        assert saved["details"] == {"count": 3, "tags": ["a", "b"], "password": "[REDACTED]"}
+        replayed = _record_of(line, Resource.get_empty(), trail.scope)
+        assert replayed.attributes["details.tags"] == '["a","b"]' and replayed.attributes["details.count"] == 3
+        assert replayed.attributes["details.password"] == "[REDACTED]" and replayed.attributes["audit.replayed"]
+        assert replayed.entry == entry and replayed.timestamp == saved["time_unix_nano"]
+    finally:
+        trail.shutdown(1.0)
+
+
+def test_plain_and_structured_details_are_cleaned_alike():
+    trail = AuditTrail("svc", Redactor(DEFAULT_REDACT_KEYS))
+    plain = trail.record("a", "b", "c", "success", {"n": 1, "ok": True, "x": None, "password": "p", "big": 1 << 70})
+    assert plain["details"] == {"n": 1, "ok": True, "x": None, "password": "[REDACTED]", "big": str(1 << 70)}
+    bad = trail.record("a", "b", "c", "success", {"s": "\udcff"})
+    assert bad["details"] == {"s": "\\udcff"} and bad["repaired"] == ["details.s"]
+
+
+def test_audit_limits_default_to_the_variable_table():
+    from vitalyst_otel.audit import AuditLimits
+    from vitalyst_otel.config.variables import BY_NAME
+
+    limits = AuditLimits()
+    assert limits.queue_max_bytes == BY_NAME["VITALYST_EXPORT_QUEUE_MAX_BYTES"].default
+    assert limits.max_length == BY_NAME["VITALYST_RECORD_MAX_LENGTH"].default
+    assert limits.fallback_max_bytes == BY_NAME["VITALYST_AUDIT_FALLBACK_MAX_BYTES"].default
+    assert limits.fallback_backup_count == BY_NAME["VITALYST_AUDIT_FALLBACK_BACKUP_COUNT"].default

@@ -20,14 +20,11 @@ import orjson
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import get_current_span
 
 from vitalyst_otel.export.sizes import truncate
-from vitalyst_otel.logs.json_format import _PLAIN_RECORD_SIZE, STANDARD_ATTRS, exception_fields
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
-from vitalyst_otel.logs.message import message_of
+from vitalyst_otel.logs.prepared import prepared
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.redaction.records import clean_exception_fields
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.setup.lifecycle import lifecycle
 
@@ -123,39 +120,31 @@ class OtlpLogHandler(logging.Handler):
         if name.startswith(_OWN_LOGGERS):
             return
         try:
-            redactor = self.redactor
-            message, format_error = message_of(record)
+            shared = prepared(record, self.redactor)  # the console line's, redacted once
             max_length = self.max_length
-            if max_length is not None and len(message) > max_length:  # cut before any pattern runs
+            message = shared.message
+            if max_length is not None and len(message) > max_length:
                 message = truncate(message, max_length)
-            if redactor is not None:
-                message = redactor.text(message)
-            fields = record.__dict__
             attributes = {}
-            if len(fields) > _PLAIN_RECORD_SIZE:
-                for key in fields.keys() - STANDARD_ATTRS:
-                    value = fields[key]
-                    if max_length is not None and type(value) is str and len(value) > max_length:
+            for key, value in shared.extra.items():
+                if type(value) is str:
+                    if max_length is not None and len(value) > max_length:
                         value = truncate(value, max_length)
-                    if redactor is not None:
-                        value = redactor.value(key, value)
-                    if not isinstance(value, (str, bool, int, float)):
-                        value = str(value)
-                        if max_length is not None and len(value) > max_length:
-                            value = truncate(value, max_length)
-                    attributes[key] = value
-            if format_error is not None:
-                attributes[FORMAT_ERROR] = format_error
-            if record.exc_info and record.exc_info[0] is not None:
-                attributes.update(exception_fields(record.exc_info))
+                elif not isinstance(value, (str, bool, int, float)):
+                    value = str(value)
+                    if max_length is not None and len(value) > max_length:
+                        value = truncate(value, max_length)
+                attributes[key] = value
+            if shared.format_error is not None:
+                attributes[FORMAT_ERROR] = shared.format_error
+            if shared.exception:
+                attributes.update(shared.exception)
                 attributes["code.file.path"] = record.pathname
                 attributes["code.function.name"] = record.funcName
                 attributes["code.line.number"] = record.lineno
-                if redactor is not None:
-                    clean_exception_fields(redactor, attributes)
             if len(attributes) > self.max_attributes:
                 attributes = dict(list(attributes.items())[: self.max_attributes])
-            context = get_current_span().get_span_context()
+            context = shared.context
             number, text = _SEVERITY.get(record.levelno) or severity(record.levelno)
             self.queue.put(BridgeRecord(
                 int(record.created * 1e9), time.time_ns(), number, text, message, attributes,

@@ -12,47 +12,23 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from typing import Any
 
 import orjson
-from opentelemetry.context import get_current
 from opentelemetry.trace import get_current_span
-from pythonjsonlogger.core import RESERVED_ATTRS, BaseJsonFormatter
+from pythonjsonlogger.core import BaseJsonFormatter
 
-from vitalyst_otel.errors import error_type
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.message import message_of
+from vitalyst_otel.logs.prepared import (  # noqa: F401 - STANDARD_ATTRS, exception_fields: importable here too
+    STANDARD_ATTRS,
+    exception_fields,
+    prepared,
+)
 from vitalyst_otel.redaction import Redactor
-from vitalyst_otel.redaction.records import clean_exception_fields
 from vitalyst_otel.safe_values import sanitize
 
-try:  # the context key the API stores the current span under: one dict lookup per line
-    from opentelemetry.trace.propagation import _SPAN_KEY
-except ImportError:  # pragma: no cover - a future API that moved it
-    _SPAN_KEY = None
-
-
-def current_span_context():
-    """The current span's context (invalid outside a span), without the API's generic checks."""
-    if _SPAN_KEY is None:
-        return get_current_span().get_span_context()
-    span = get_current().get(_SPAN_KEY)
-    return span.get_span_context() if span is not None else _INVALID
-
-
-_INVALID = get_current_span().get_span_context()
-
-
 REPAIRED_FIELD = "log.repaired"
-
-# Attributes every LogRecord has; anything else on a record is an extra field.
-# color_message is uvicorn's copy of the message with ANSI colour escapes: never a field.
-STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime", "otelSpanID",
-                                              "otelTraceID", "otelTraceSampled", "otelServiceName",
-                                              "color_message"}
-# A record with no more attributes than a fresh one has no extra fields: skip looking for them.
-_PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
 
 
 class _Clock:
@@ -72,17 +48,6 @@ class _Clock:
         return f"{self._prefix}.{int(msecs if msecs is not None else (created - second) * 1000):03d}Z"
 
 
-def exception_fields(exc_info) -> dict[str, str]:
-    exc_type, exc, tb = exc_info
-    if exc_type is None:
-        return {}
-    return {
-        "exception.type": error_type(exc_type),
-        "exception.message": str(exc),
-        "exception.stacktrace": "".join(traceback.format_exception(exc_type, exc, tb)),
-    }
-
-
 class JsonFormatter(BaseJsonFormatter):
     """A python-json-logger formatter with a fast path of its own (orjson, no field parsing).
 
@@ -98,41 +63,33 @@ class JsonFormatter(BaseJsonFormatter):
         self._ids = (0, ("", "", ""))  # span id -> its hex strings, for the lines of one span
 
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
-        message, format_error = message_of(record)
         redactor = self.redactor
-        if redactor is not None:
-            message = redactor.text(message)
+        shared = prepared(record, redactor)  # the OTLP bridge reads the same, redacted once
         data: dict[str, Any] = {
             "timestamp": self._clock.format(record.created, record.msecs),
             "level": record.levelname,
             "logger": record.name,
-            "message": message,
+            "message": shared.message,
             "service.name": self.service_name,
         }
-        if format_error is not None:
-            data[FORMAT_ERROR] = format_error
-        context = current_span_context()
+        if shared.format_error is not None:
+            data[FORMAT_ERROR] = shared.format_error
+        context = shared.context
         if context.is_valid:
             span_id, ids = self._ids
             if span_id != context.span_id:
                 ids = (f"{context.trace_id:032x}", f"{context.span_id:016x}", f"{context.trace_flags:02x}")
                 self._ids = (context.span_id, ids)
             data["trace_id"], data["span_id"], data["trace_flags"] = ids
-        if record.exc_info:
-            data.update(exception_fields(record.exc_info))
+        if shared.exception:
+            data.update(shared.exception)
         elif record.exc_text:
-            data["exception.stacktrace"] = record.exc_text
+            data["exception.stacktrace"] = record.exc_text if redactor is None else redactor.text(record.exc_text)
         if record.stack_info:
-            data["stack"] = record.stack_info
-        if redactor is not None and len(data) > 5:
-            clean_exception_fields(redactor, data)
-        fields = record.__dict__
-        extra = fields.keys() - STANDARD_ATTRS if len(fields) > _PLAIN_RECORD_SIZE else ()
-        if extra:
-            for key in extra:
-                if key not in data:
-                    value = fields[key]
-                    data[key] = redactor.value(key, value) if redactor is not None else value
+            data["stack"] = record.stack_info if redactor is None else redactor.text(record.stack_info)
+        for key, value in shared.extra.items():
+            if key not in data:
+                data[key] = value
         return data
 
     def format(self, record: logging.LogRecord) -> str:
