@@ -8,6 +8,8 @@ import json
 import secrets
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,3 +115,14 @@ class ComposeProject:
                 "--no-color", "--tail", "40", *services]
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120, env={**os.environ, **self.env})
         return result.stdout[-6000:]
+
+
+@contextmanager
+def running_project(state: Path) -> Iterator[ComposeProject]:
+    """A project brought up with every service healthy, removed with its volumes afterwards."""
+    project = ComposeProject(state)
+    try:
+        project.up()
+        yield project
+    finally:
+        project.down(volumes=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from devstack.es_standin import StandinClient
-from tests.integration.deploy.compose_support import ComposeProject
+from tests.integration.deploy.compose_support import ComposeProject, running_project
 from tests.integration.e2e_support import DEMO_API_KEY, eventually, get_json, jaeger_trace, prom_query, traceparent
 from tests.integration.otlp_client import logs_request, new_trace_ids, post_http
 
@@ -23,12 +23,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def project(images, tmp_path_factory):
-    stack = ComposeProject(tmp_path_factory.mktemp("compose-resilience"))
-    try:
-        stack.up()
+    with running_project(tmp_path_factory.mktemp("compose-resilience")) as stack:
         yield stack
-    finally:
-        stack.down(volumes=True)
 
 
 def _urls(project: ComposeProject) -> dict[str, str]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devstack.es_standin import StandinClient
-from tests.integration.deploy.compose_support import ComposeProject
+from tests.integration.deploy.compose_support import running_project
 from tests.integration.e2e_support import (
     DEMO_API_KEY, DEMO_PASSWORD, drive_load, eventually, get_json, jaeger_trace, prom_query, traceparent,
 )
@@ -28,12 +28,8 @@ JOB = "vitalyst/knowledge-graph"
 
 @pytest.fixture(scope="module")
 def project(images, tmp_path_factory):
-    stack = ComposeProject(tmp_path_factory.mktemp("compose"))
-    try:
-        stack.up()
+    with running_project(tmp_path_factory.mktemp("compose")) as stack:
         yield stack
-    finally:
-        stack.down(volumes=True)
 
 
 @pytest.fixture(scope="module")
