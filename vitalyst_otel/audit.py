@@ -46,6 +46,7 @@ from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
+from vitalyst_otel.logs.line_output import write_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.safe_values import INT64_MAX, INT64_MIN, has_surrogates, safe_str, sanitize
@@ -211,6 +212,23 @@ class AuditTrail:
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._vitalyst_audit = True
         self.logger.addHandler(handler)
+        self._stdout = handler
+
+    def _write(self, line: bytes) -> None:
+        """The stdout line: as bytes straight to the stream while our handler is the logger's
+        only one (no LogRecord, no text round trip); through the logger otherwise, so handlers
+        and filters someone added to ``vitalyst.audit`` see every record."""
+        logger, handler = self.logger, self._stdout
+        handlers = logger.handlers
+        if (len(handlers) == 1 and handlers[0] is handler and not logger.filters and not handler.filters
+                and handler.level <= logging.INFO and logger.isEnabledFor(logging.INFO)):
+            try:
+                with handler.lock:
+                    write_line(handler.stream, line)
+                return
+            except Exception:  # noqa: BLE001 - the logger's path reports it as logging does
+                pass
+        logger.info(line[:-1].decode())
 
     def record(self, actor: Any, action: Any, resource: Any, outcome: Any, details: dict[str, Any]) -> dict[str, Any]:
         """Never raises: a value that cannot be encoded is replaced and named in ``repaired``."""
@@ -262,7 +280,7 @@ class AuditTrail:
         }
         if repaired:
             entry["repaired"] = repaired
-        self.logger.info(one_line(orjson.dumps(entry, default=str)).decode())
+        self._write(one_line(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)))
         if self.queue is None:
             self._count("log_only", 1)
             return entry

@@ -190,3 +190,48 @@ def test_audit_limits_default_to_the_variable_table():
     assert limits.max_length == BY_NAME["VITALYST_RECORD_MAX_LENGTH"].default
     assert limits.fallback_max_bytes == BY_NAME["VITALYST_AUDIT_FALLBACK_MAX_BYTES"].default
     assert limits.fallback_backup_count == BY_NAME["VITALYST_AUDIT_FALLBACK_BACKUP_COUNT"].default
+
+
+def _trail_writing_to(stream, monkeypatch, tmp_path) -> AuditTrail:
+    import logging
+    import sys
+
+    logger = logging.getLogger("vitalyst.audit")
+    monkeypatch.setattr(logger, "handlers", [])  # restored after the test: the capture's trail keeps its own
+    monkeypatch.setattr(sys, "stdout", stream)
+    return AuditTrail("svc", Redactor(DEFAULT_REDACT_KEYS), fallback_path=str(tmp_path / "f.jsonl"))
+
+
+def test_the_stdout_line_goes_to_the_stream_as_one_json_line_per_record(monkeypatch, tmp_path):
+    import io
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8")
+    stream.write("before ")  # text still held by the text layer is written first
+    trail = _trail_writing_to(stream, monkeypatch, tmp_path)
+    trail.record("ana", "node.create", "node/1", "success", {"password": "hunter2", "note": "a\u2028b"})
+    trail.record("bo", "node.delete", "node/2", "denied", {})
+    text = raw.getvalue().decode()
+    assert text.startswith("before {") and text.endswith("}\n") and text.count("\n") == 2
+    first, second = (json.loads(line) for line in text[len("before "):].splitlines())
+    assert first["details"] == {"password": "[REDACTED]", "note": "a\u2028b"} and "hunter2" not in text
+    assert "\u2028" not in text  # escaped: the line stays one line for every reader
+    assert (first["actor"], second["actor"], second["outcome"]) == ("ana", "bo", "denied")
+
+
+def test_a_handler_someone_adds_to_the_audit_logger_still_gets_every_record(monkeypatch, tmp_path):
+    import io
+    import logging
+
+    stream = io.StringIO()  # no byte buffer: the text path
+    trail = _trail_writing_to(stream, monkeypatch, tmp_path)
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logging.getLogger("vitalyst.audit").addHandler(Keep())
+    trail.record("ana", "node.create", "node/1", "success", {})
+    (line,) = stream.getvalue().splitlines()
+    assert [json.loads(m)["resource"] for m in seen] == ["node/1"] and json.loads(line)["resource"] == "node/1"

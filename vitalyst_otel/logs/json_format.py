@@ -18,6 +18,7 @@ import orjson
 from opentelemetry.trace import get_current_span
 from pythonjsonlogger.core import BaseJsonFormatter
 
+from vitalyst_otel.logs.line_output import write_line
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.message import message_of
 from vitalyst_otel.logs.prepared import (  # noqa: F401 - STANDARD_ATTRS, exception_fields: importable here too
@@ -111,15 +112,11 @@ class JsonLineHandler(logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         formatter = self.formatter
-        buffer = getattr(self.stream, "buffer", None)
-        if buffer is None or not isinstance(formatter, JsonFormatter):
+        if not isinstance(formatter, JsonFormatter) or getattr(self.stream, "buffer", None) is None:
             super().emit(record)
             return
         try:
-            line = formatter.format_line(record)
-            self.stream.flush()  # whatever the text layer still holds goes first
-            buffer.write(line)
-            buffer.flush()
+            write_line(self.stream, formatter.format_line(record))
         except RecursionError:
             raise
         except Exception:  # noqa: BLE001
