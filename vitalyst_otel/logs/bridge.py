@@ -115,6 +115,18 @@ class OtlpLogHandler(logging.Handler):
                 self._scopes[name] = scope
         return scope
 
+    def handle(self, record: logging.LogRecord):
+        """Without the handler lock: ``emit`` only reads the record and puts one item on the
+        queue, which has its own."""
+        if self.filters:
+            passed = self.filter(record)
+            if not passed:
+                return passed
+            if isinstance(passed, logging.LogRecord):  # Python 3.12+: a filter may return a record
+                record = passed
+        self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
         name = record.name
         if name.startswith(_OWN_LOGGERS):
