@@ -140,6 +140,19 @@ def ours_configure(sinks: Sinks):
                    otlp=True)
 
 
+def ours_access_line(sinks: Sinks):
+    """One access line as uvicorn writes it (logger ``uvicorn.access``, its format and five
+    arguments, a query string) through configure()'s access filter, JSON line and OTLP record."""
+    handle = _configured(sinks)
+    logger = logging.getLogger("uvicorn.access")
+    logger.setLevel(logging.INFO)
+
+    def one() -> None:
+        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", "/items/7?q=widget", "1.1", 200)
+
+    return Recorder(one, flush=lambda: handle.force_flush(10.0), stop=lambda: handle.shutdown(10.0), otlp=True)
+
+
 def ours_configure_old_redactor(sinks: Sinks):
     """ours_configure with the redactor as it was before issue 10 (benchmarks/old_redaction.py):
     the baseline of the new redactor's per-line cost."""
@@ -221,6 +234,7 @@ SETUPS: dict[str, Setup] = {
     "structlog_orjson": structlog_orjson,
     "ours_formatter": ours_formatter,
     "ours_configure": ours_configure,
+    "ours_access_line": ours_access_line,
     "ours_configure_old_redactor": ours_configure_old_redactor,
     "bridge_ours": bridge_ours,
     "bridge_sdk": bridge_sdk,
@@ -236,6 +250,7 @@ DESCRIPTIONS = {
     "structlog_orjson": "structlog, JSONRenderer(orjson), BytesLogger, trace-id processor",
     "ours_formatter": "vitalyst_otel.logs.JsonFormatter on a StreamHandler",
     "ours_configure": "root logger as configure() leaves it: JSON stdout + OTLP bridge (exporting)",
+    "ours_access_line": "one uvicorn access line through configure()'s access filter: JSON stdout + OTLP record",
     "ours_configure_old_redactor": "ours_configure with the pre-issue-10 redactor (baseline of the new one)",
     "bridge_ours": "our OTLP bridge only, as configure() installs it (JSON stdout, traces, metrics off)",
     "bridge_sdk": "SDK LoggingHandler only, LoggerProvider + batch + SDK OTLP/HTTP exporter",

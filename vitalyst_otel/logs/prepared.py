@@ -117,3 +117,16 @@ def prepared(record: logging.LogRecord, redactor: Redactor | None) -> Prepared:
                     record.args, len(fields) + 1)
     fields[ATTRIBUTE] = done
     return done
+
+
+def prepare_access_line(record: logging.LogRecord, redactor: Redactor, extra: dict[str, Any]) -> Prepared:
+    """The access line's shared fields, from what the access filter has just redacted: its
+    ``extra`` (the record's only extra fields) and a message made of them. Every output takes
+    these as they are, so nothing on the access line is redacted twice or looked for again."""
+    message, format_error = message_of(record)
+    fields = record.__dict__
+    fields.pop(ATTRIBUTE, None)
+    done = Prepared(message, format_error, extra, _NO_FIELDS, current_span_context(), redactor, record.msg,
+                    record.args, len(fields) + 1)
+    fields[ATTRIBUTE] = done
+    return done

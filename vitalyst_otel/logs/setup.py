@@ -26,6 +26,7 @@ from vitalyst_otel.http.access_log import ACCESS_LOGGERS, route_access_lines
 from vitalyst_otel.http.request_context import EXCLUDED, current_request
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
+from vitalyst_otel.logs.prepared import PLAIN_RECORD_SIZE, prepare_access_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.records import guard_error_report
 
@@ -60,20 +61,22 @@ class AccessLogFilter(logging.Filter):
         if facts is None and self.excluded is not None and self.excluded.search(path):
             return False
         fields = record.__dict__
+        plain = len(fields) == PLAIN_RECORD_SIZE and not record.exc_info  # nobody added fields before us
         if self.hasher is not None and self.hasher.enabled and client:
             client = self.hasher(str(client).rsplit(":", 1)[0])
         path = self.redactor.path(path)  # an absolute-form target carries user:password@
+        extra = {"http.request.method": method, "url.path": path, "http.response.status_code": status,
+                 "network.protocol.version": version}
         if query:
             query = self.redactor.query(query)
-            fields["url.query"] = query
-        record.args = (client, method, f"{path}?{query}" if query else path, version, status)
-        fields["http.request.method"] = method
-        fields["url.path"] = path
-        fields["http.response.status_code"] = status
-        fields["network.protocol.version"] = version
+            extra["url.query"] = query
         route = facts.current_route() if facts is not None else None
         if route is not None:
-            fields["http.route"] = route
+            extra["http.route"] = route
+        record.args = (client, method, f"{path}?{query}" if query else path, version, status)
+        fields.update(extra)
+        if plain:
+            prepare_access_line(record, self.redactor, extra)
         return True
 
 

@@ -19,6 +19,10 @@ class CountingRedactor(Redactor):
         self.calls.append(("text", text))
         return super().text(text)
 
+    def query(self, query):
+        self.calls.append(("query", query))
+        return super().query(query)
+
     def value(self, key, value, _depth=0):
         if _depth == 0:
             self.calls.append(("value", key))
@@ -76,3 +80,39 @@ def test_another_redactor_or_a_changed_record_is_prepared_again():
     record.extra_field = "added by a handler filter"
     again = prepared(record, first)
     assert again is not one and again.extra == {"extra_field": "added by a handler filter"}
+
+
+def test_the_access_line_is_redacted_once_by_its_filter_and_both_outputs_take_that():
+    from vitalyst_otel.logs.setup import AccessLogFilter
+
+    redactor = CountingRedactor()
+    logger, stream, queue = _outputs(redactor)
+    logger.addFilter(AccessLogFilter(None, redactor))
+    logger.info('%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", "/nodes?password=hunter2&limit=2", "1.1", 200)
+    (line,) = [json.loads(text) for text in stream.buffer.getvalue().decode().splitlines()]
+    (record,) = queue.items
+    assert [call[0] for call in redactor.calls].count("query") == 1
+    assert not [call for call in redactor.calls if call[0] == "value"]  # the filter's fields are not redacted again
+    assert "hunter2" not in line["message"] and line["message"] == record.body
+    assert line["message"] == '10.0.0.1:5000 - "GET /nodes?password=[REDACTED]&limit=2 HTTP/1.1" 200'
+    fields = {"http.request.method": "GET", "url.path": "/nodes", "url.query": "password=[REDACTED]&limit=2",
+              "http.response.status_code": 200, "network.protocol.version": "1.1"}
+    assert {key: line[key] for key in fields} == fields == record.attributes
+
+
+def test_an_access_record_someone_added_fields_to_still_gets_them_redacted():
+    from vitalyst_otel.logs.setup import AccessLogFilter
+
+    redactor = CountingRedactor()
+    logger, stream, queue = _outputs(redactor)
+
+    def add_field(record):
+        record.password = "s3cret"
+        return True
+
+    logger.addFilter(add_field)  # runs before the access filter
+    logger.addFilter(AccessLogFilter(None, redactor))
+    logger.info('%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", "/nodes", "1.1", 200)
+    (line,) = [json.loads(text) for text in stream.buffer.getvalue().decode().splitlines()]
+    (record,) = queue.items
+    assert line["password"] == record.attributes["password"] == "[REDACTED]" and line["url.path"] == "/nodes"
