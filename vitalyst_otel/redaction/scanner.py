@@ -8,8 +8,8 @@ It recognises:
   so the rest of the line survives: in a URL query at ``&``, ``#``, whitespace or a quote; in
   ``key=value`` text at whitespace, a quote, or a ``,``/``;``/``&`` that ends the word or starts
   the next ``name=`` field (so ``Password=p;w@d;Database=app`` keeps ``;w@d`` in the value), and
-  when a later ``name=`` field stands on the line, a ``key=`` value runs across spaces up to it
-  (a password with a space in logfmt); after a JSON or tuple key also at ``}``, ``]``, ``)``. A
+  a ``key=`` value takes one more word when a ``name=`` field follows it (``password=pa ss
+  user=ana``, a logfmt value with a space); after a JSON or tuple key also at ``}``, ``]``, ``)``. A
   line that begins with ``Header:``, and every ``Cookie:`` or ``Authorization:`` value, is masked
   to the end of its line (every cookie in it; ``Digest`` parameters);
 - ``scheme://userinfo@host`` (``redis://:pw@host`` and passwords containing ``@`` too);
@@ -43,14 +43,13 @@ WHOLE_LINE_KEYS = frozenset({"cookie", "set-cookie", "cookies", "set_cookie", "s
 # Keys whose value is a header value to the end of its line after ``:`` (schemes and parameters).
 AUTHORIZATION_KEYS = ("authorization",)
 _FIELD = r"""["']?[A-Za-z_][A-Za-z0-9_.\-]{0,255}+["']?[ \t]*+[=:]"""
-# The start of the next ``name=`` field (or a line break, where the search for one stops).
-_NEXT_FIELD = re.compile(rf"[\r\n]|[ \t&,;|]++(?={_FIELD})")
 _FIELD_AHEAD = re.compile(_FIELD)
 # The characters that may end an unquoted value, per context.
 _QUERY_STOP = re.compile(r"""[\s&#"'<>]""")
 _WORD_STOP = re.compile(r"""[\s"',;&]""")
 _BRACKETED_STOP = re.compile(r"""[\s"',;&)\]}]""")
-_QUOTE = re.compile(r"[\"']")
+# One more word (no quote in it) right before the next ``name=`` field: part of the value before it.
+_ONE_MORE_WORD = re.compile(rf"""[ \t]++(?!{_FIELD})[^\s"']++(?=[ \t&,;|]++{_FIELD})""")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,31}+[ \t]++(?=\S)")
 _LINE_END = re.compile(r"[\r\n]")
 _KEY_REVERSED = re.compile(r"[A-Za-z0-9_.\-]{1,256}+")
@@ -79,15 +78,13 @@ def _basic_credentials(value: str) -> bool:
 
 
 class _Lines:
-    """Line ends and field starts of one text, each found once (values are visited in order)."""
+    """Line ends of one text, found once each (values that run to the end of their line)."""
 
-    __slots__ = ("text", "end", "searched_from", "stop")
+    __slots__ = ("text", "end")
 
     def __init__(self, text: str):
         self.text = text
         self.end = -1
-        self.searched_from = len(text) + 1
-        self.stop = -1  # where the last field search stopped: a field, a line break, or the end
 
     def end_after(self, position: int) -> int:
         if position > self.end:
@@ -95,14 +92,6 @@ class _Lines:
             self.end = found.start() if found else len(self.text)
         return self.end
 
-    def field_after(self, position: int) -> int:
-        """Where the next ``name=`` field on the line of ``position`` begins (its separator), or -1."""
-        if not self.searched_from <= position <= self.stop:
-            found = _NEXT_FIELD.search(self.text, position)
-            self.searched_from = position
-            self.stop = found.start() if found else len(self.text)
-        stop = self.stop
-        return -1 if stop == len(self.text) or self.text[stop] in "\r\n" else stop
 
 
 def _quoted_end(text: str, start: int, quote: str, lines: _Lines) -> int:
@@ -159,9 +148,9 @@ def _value_end(text: str, start: int, context: str, lines: _Lines) -> int:
       quote or an angle bracket;
     - ``bracketed``: after a quoted JSON/dict key or in a tuple: also at ``}``, ``]``, ``)``;
     - ``word``: ``key: value`` in running text (prose, a header mid-line);
-    - ``field``: ``key=value`` in running text (logfmt, CLI flags, env lines, prose): a word, or,
-      when whitespace ends the word and the line holds a later ``name=`` field, up to that field
-      (or a quote before it), so a value may hold spaces.
+    - ``field``: ``key=value`` in running text (logfmt, CLI flags, env lines, prose): a word, and
+      the next word too when a ``name=`` field follows that one (``password=pa ss user=ana``:
+      a logfmt value with a space).
     """
     if context == "line":
         return lines.end_after(start)
@@ -170,10 +159,9 @@ def _value_end(text: str, start: int, context: str, lines: _Lines) -> int:
         return stop.start() if stop else len(text)
     end = _word_end(text, start, _BRACKETED_STOP if context == "bracketed" else _WORD_STOP)
     if context == "field" and end < len(text) and text[end] in " \t":
-        field = lines.field_after(end)
-        if field >= 0:
-            quote = _QUOTE.search(text, end, field)
-            return quote.start() if quote else field
+        more = _ONE_MORE_WORD.match(text, end)
+        if more is not None:
+            return more.end()
     return end
 
 
