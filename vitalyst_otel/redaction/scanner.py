@@ -93,7 +93,6 @@ class _Lines:
         return self.end
 
 
-
 def _quoted_end(text: str, start: int, quote: str, lines: _Lines) -> int:
     """Index of the closing ``quote`` of a string that starts at ``start`` (the end of the line
     when it is not closed)."""
