@@ -37,9 +37,10 @@ def _send_logs(project: ComposeProject, otlp: str, batches: int) -> list[str]:
     """Log batches straight to the agent's OTLP/HTTP port; the trace ids of those it acknowledged."""
     acknowledged = []
     headers = {"Authorization": f"Bearer {project.secrets['otlp_bearer_token']}"}
+    tls = project.agent_tls()
     for _ in range(batches):
         ids = new_trace_ids(5)
-        if post_http(otlp, "/v1/logs", logs_request(ids, service="compose-queue"), headers=headers).ok:
+        if post_http(otlp, "/v1/logs", logs_request(ids, service="compose-queue"), headers=headers, tls=tls).ok:
             acknowledged += [i.hex() for i in ids]
     return acknowledged
 
