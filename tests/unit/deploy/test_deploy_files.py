@@ -59,16 +59,33 @@ def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _labels(dockerfile: Path) -> dict[str, str]:
+    return dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"', dockerfile.read_text()))
+
+
 @pytest.mark.parametrize("name", PRODUCT_IMAGES)
 def test_our_images_carry_oci_labels_with_the_package_version(name: str) -> None:
     text = (IMAGES / name / "Dockerfile").read_text()
-    labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"', text))
+    labels = _labels(IMAGES / name / "Dockerfile")
     assert {"title", "version", "revision", "created", "source", "licenses"} <= {k.rsplit(".", 1)[1] for k in labels}
     assert labels["org.opencontainers.image.title"] == name
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
     assert labels["org.opencontainers.image.version"] == "${VERSION}"
     project_version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     assert re.search(rf"^ARG VERSION={re.escape(project_version)}$", text, re.M), "ARG VERSION default"
+
+
+CI_DOCKERFILES = [d for d in DOCKERFILES if d.parent.name not in PRODUCT_IMAGES]
+
+
+@pytest.mark.parametrize("dockerfile", CI_DOCKERFILES, ids=[d.parent.name for d in CI_DOCKERFILES])
+def test_ci_images_name_themselves_and_the_licence_of_what_they_run(dockerfile: Path) -> None:
+    """The build labels (version, revision, created, source) come from build.sh for these
+    (tests/integration/deploy/test_images.py checks them on the built images)."""
+    labels = _labels(dockerfile)
+    assert labels["org.opencontainers.image.title"] == dockerfile.parent.name
+    assert "CI" in labels["org.opencontainers.image.description"]
+    assert labels["org.opencontainers.image.licenses"]
 
 
 def test_compose_files_match_the_compose_spec_schema() -> None:
