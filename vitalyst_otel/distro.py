@@ -49,7 +49,10 @@ class VitalystDistro(BaseDistro):
             _log.debug("Not loading instrumentor %s: %s", entry_point.name,
                        REPLACED_INSTRUMENTORS[entry_point.name])
             return
-        super().load_instrumentor(entry_point, **kwargs)
+        from vitalyst_otel.lazy_instrumentors import activate_on_import
+
+        parent = super().load_instrumentor
+        activate_on_import(entry_point, lambda: parent(entry_point, **kwargs))
 
 
 def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
