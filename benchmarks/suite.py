@@ -38,8 +38,9 @@ APP_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_sampled10"]
 # per_request also runs ours with the old redactor: the new redactor's cost next to the old one's.
 PER_REQUEST_VARIANTS = [*APP_VARIANTS, "ours_old_redactor"]
 # http also runs ours with the access lines off the OTLP path: what the OTLP copy costs, in the same run.
-# and ours exporting each batch in one go (no GIL slices): what the slices do for the tail latency.
-HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout", "ours_unsliced"]
+# And the parts of the tail latency: ours exporting each batch in one go (no GIL slices), ours
+# collecting metrics every 60 s instead of 1 s, ours with the garbage collector off.
+HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout", "ours_unsliced", "ours_metrics60s", "ours_nogc"]
 
 
 # --- running processes ----------------------------------------------------------------------
