@@ -80,11 +80,11 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
 def check_launcher_selection() -> None:
     """``opentelemetry_pre_instrument`` entry point: runs after the launcher chose its distro and
     configurator, whichever they were, and warns once if the choice was not (reliably) ours."""
-    from vitalyst_otel.setup.configure import VitalystConfigurator
+    from vitalyst_otel.setup.configure import under_launcher
 
     for message in launcher_conflicts(
         VitalystDistro._instance is not None,
-        VitalystConfigurator._instance is not None,
+        under_launcher(),
         entry_point_names("opentelemetry_distro"),
         entry_point_names("opentelemetry_configurator"),
     ):

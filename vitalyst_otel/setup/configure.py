@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from opentelemetry.sdk._configuration import _BaseConfigurator
-
 from vitalyst_otel import shutdown_signals
 from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
@@ -131,13 +129,20 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
                            on_stopping=lambda: _flush_current(settings.shutdown_timeout / 1000)),
         fallback=(None, None))
     loaded = run("instrumentors", "library instrumentation",
-                 lambda: steps.instrumentors(VitalystConfigurator._instance is not None, capture), fallback=[])
+                 lambda: steps.instrumentors(under_launcher(), capture), fallback=[])
     parts.log_queue = pipeline.queue if pipeline is not None else None
     parts.exporters = factory.built
     handle = Telemetry(settings, tracer_provider=tracer_provider, meter_provider=meter_provider,
                        logger_provider=pipeline.provider if pipeline is not None else None,
                        statuses=factory.statuses, failed_steps=run.failed, instrumentors=loaded, _parts=parts)
     return handle
+
+
+def under_launcher() -> bool:
+    """Whether ``opentelemetry-instrument`` ran our configurator in this process (read without
+    importing :mod:`vitalyst_otel.setup.launcher` and the SDK's auto-configuration behind it)."""
+    launcher = sys.modules.get("vitalyst_otel.setup.launcher")
+    return launcher is not None and launcher.VitalystConfigurator._instance is not None
 
 
 def _flush_current(timeout: float) -> None:
@@ -161,8 +166,9 @@ def shutdown(timeout: float | None = None) -> bool:
     return True if handle is None else handle.shutdown(timeout)
 
 
-class VitalystConfigurator(_BaseConfigurator):
-    """``opentelemetry_configurator`` entry point: the launcher's way into :func:`configure`."""
+def __getattr__(name: str):
+    if name == "VitalystConfigurator":  # the entry point's name for it (vitalyst_otel.setup.launcher)
+        from vitalyst_otel.setup.launcher import VitalystConfigurator
 
-    def _configure(self, **kwargs: Any) -> None:
-        configure()
+        return VitalystConfigurator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
