@@ -140,9 +140,9 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
 
 def under_launcher() -> bool:
     """Whether ``opentelemetry-instrument`` ran our configurator in this process (read without
-    importing :mod:`vitalyst_otel.setup.launcher` and the SDK's auto-configuration behind it)."""
-    launcher = sys.modules.get("vitalyst_otel.setup.launcher")
-    return launcher is not None and launcher.VitalystConfigurator._instance is not None
+    making the class, which imports the SDK's auto-configuration)."""
+    made = globals().get("VitalystConfigurator")
+    return made is not None and made._instance is not None
 
 
 def _flush_current(timeout: float) -> None:
@@ -166,9 +166,22 @@ def shutdown(timeout: float | None = None) -> bool:
     return True if handle is None else handle.shutdown(timeout)
 
 
-def __getattr__(name: str):
-    if name == "VitalystConfigurator":  # the entry point's name for it (vitalyst_otel.setup.launcher)
-        from vitalyst_otel.setup.launcher import VitalystConfigurator
+def _launcher_configurator() -> type:
+    """The ``opentelemetry_configurator`` entry point's class, made on first use: its base's
+    module (the SDK's auto-configuration, about 1 MiB) is needed only under the launcher."""
+    from opentelemetry.sdk._configuration import _BaseConfigurator
 
-        return VitalystConfigurator
+    class VitalystConfigurator(_BaseConfigurator):
+        """The launcher's way into :func:`configure`."""
+
+        def _configure(self, **kwargs: Any) -> None:
+            configure()
+
+    return VitalystConfigurator
+
+
+def __getattr__(name: str):
+    if name == "VitalystConfigurator":
+        made = globals().setdefault("VitalystConfigurator", _launcher_configurator())
+        return made
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
