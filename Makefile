@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 ## test: the whole suite and, beside it, the supported-release matrix (compat), in two parts so a
 ## fresh machine tests while it compiles. First the Debian packages and the tools most tests need
 ## (core-tools: the collector, Jaeger, the compat environments); then the suite without
-## DEPLOY_TESTS runs while deploy-tools (Docker, docker compose/buildx, the base image, helm,
+## DEPLOY_TESTS runs while deploy-tools (Docker, the docker compose plugin, the base image, helm,
 ## kubeconform and its schemas, etcd, kube-apiserver: most of a fresh machine's compiling) build
 ## beside it at lower priority, log in TOOLS_LOG; then DEPLOY_TESTS. compat runs at the lowest
 ## priority throughout (the integration tests mostly wait on servers; the matrix is CPU-bound unit
