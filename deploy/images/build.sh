@@ -87,6 +87,12 @@ for name in "${names[@]}"; do
   stage "$name" "$ctx"
   image="$(repository "$name"):$tag"
   args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created")
+  # The CI images' build labels (ours set them in their Dockerfiles from the same arguments).
+  [[ "$name" == ci-* ]] && args+=(--label "org.opencontainers.image.version=$version"
+                                  --label "org.opencontainers.image.revision=$revision"
+                                  --label "org.opencontainers.image.created=$created"
+                                  --label "org.opencontainers.image.source=https://github.com/vitalyst/vitalyst-otel"
+                                  --label "org.opencontainers.image.vendor=Vitalyst")
   if [ -n "$base" ]; then
     args+=(--build-arg "BASE=$base" --build-arg "RUNTIME=$base")
   fi
