@@ -19,6 +19,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.bound_histogram import BoundAttributes, BoundRecorder
 from vitalyst_otel.http.exclusions import is_excluded, path_anchored_only
 from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
@@ -62,6 +63,7 @@ class HttpServerTelemetry:
         self.duration = meter.create_histogram(
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self._duration_recorder = BoundRecorder(self.duration)
         # Counted here and reported at each collection: two dictionary updates per request instead
         # of two SDK measurements (attribute validation, hashing, a lock each).
         self.in_flight: dict[tuple, list] = {}
@@ -77,7 +79,7 @@ class HttpServerTelemetry:
         self.on_started = on_started
         self.on_stopping = on_stopping
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
-        self._duration_attrs: dict[tuple, dict] = {}
+        self._duration_sets: dict[tuple, BoundAttributes] = {}
         self.routes = RouteTemplates()
 
     def active_counter(self, method: str, scheme: str) -> list:
@@ -94,11 +96,12 @@ class HttpServerTelemetry:
         return [Observation(counter[0], {"http.request.method": method, "url.scheme": scheme})
                 for (method, scheme), counter in list(self.in_flight.items())]
 
-    def duration_attributes(self, method: str, scheme: str, route: str | None, status: int,
-                            version: str | None, error: str | None) -> dict:
+    def duration_set(self, method: str, scheme: str, route: str | None, status: int,
+                     version: str | None, error: str | None) -> BoundAttributes:
+        """The duration histogram bound to this request's attribute set (cached per set)."""
         key = (method, scheme, route, status, version, error)
-        attrs = self._duration_attrs.get(key)
-        if attrs is None:
+        bound = self._duration_sets.get(key)
+        if bound is None:
             attrs = {"http.request.method": method, "url.scheme": scheme}
             if status:
                 attrs["http.response.status_code"] = status
@@ -108,9 +111,10 @@ class HttpServerTelemetry:
                 attrs["network.protocol.version"] = version
             if error is not None:
                 attrs["error.type"] = error
-            if len(self._duration_attrs) < _CACHE_LIMIT:
-                self._duration_attrs[key] = attrs
-        return attrs
+            bound = self._duration_recorder.bind(attrs)
+            if len(self._duration_sets) < _CACHE_LIMIT:
+                self._duration_sets[key] = bound
+        return bound
 
 
 class ServerTelemetryMiddleware:
@@ -255,9 +259,7 @@ class ServerTelemetryMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
                 span.set_attributes(final)
             # Recorded while the span is current, so the measurement can carry it as an exemplar.
-            telemetry.duration.record(
-                perf_counter() - start,
-                telemetry.duration_attributes(method, scheme, route, status, version, failure))
+            telemetry.duration_set(method, scheme, route, status, version, failure).record(perf_counter() - start)
             in_flight[0] -= 1
             span.end()
             current_request.reset(facts_token)
