@@ -32,6 +32,7 @@ KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH
 # Semantic-convention advisory boundaries for http.server.request.duration, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _CACHE_LIMIT = 4096
+_HOST_CACHE_LIMIT = 256
 _PROPAGATION_HEADERS = (b"traceparent", b"tracestate", b"baggage", b"b3", b"x-b3-traceid", b"uber-trace-id")
 SCOPE_KEY = "vitalyst_otel.span"
 
@@ -80,7 +81,19 @@ class HttpServerTelemetry:
         self.on_stopping = on_stopping
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
         self._duration_sets: dict[tuple, BoundAttributes] = {}
+        self._hosts: dict[bytes, tuple[str, int | None]] = {}
         self.routes = RouteTemplates()
+
+    def server_address(self, host: bytes) -> tuple[str, int | None]:
+        """``server.address`` and ``server.port`` from a Host header (``[::1]:8000``), cached per value."""
+        parsed = self._hosts.get(host)
+        if parsed is None:
+            text = host.decode("latin-1")
+            address, _, port = text.rpartition(":") if text.rfind(":") > text.rfind("]") else (text, "", "")
+            parsed = (address or text, int(port) if port.isdigit() else None)
+            if len(self._hosts) < _HOST_CACHE_LIMIT and len(host) <= 256:
+                self._hosts[host] = parsed
+        return parsed
 
     def active_counter(self, method: str, scheme: str) -> list:
         """The one-element list holding the in-flight count of (method, scheme)."""
@@ -183,11 +196,10 @@ class ServerTelemetryMiddleware:
         if query:
             attributes["url.query"] = telemetry.redactor.query(query.decode("latin-1"))
         if host is not None:
-            host_text = host.decode("latin-1")
-            address, _, port = host_text.rpartition(":") if host_text.rfind(":") > host_text.rfind("]") else (host_text, "", "")
-            attributes["server.address"] = address or host_text
-            if port.isdigit():
-                attributes["server.port"] = int(port)
+            address, port = telemetry.server_address(host)
+            attributes["server.address"] = address
+            if port is not None:
+                attributes["server.port"] = port
         elif scope.get("server"):
             attributes["server.address"] = scope["server"][0]
             if scope["server"][1] is not None:
