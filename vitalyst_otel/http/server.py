@@ -2,10 +2,11 @@
 request, built for a small per-request cost.
 
 Per request: one header scan, one span (no ``receive``/``send`` child spans), one histogram
-record and two up-down-counter adds whose attribute dictionaries are cached per
-(method, route, status, ...) so the same objects are reused request after request. Requests
-matching the excluded patterns (health, readiness, metrics by default) get nothing. The route
-template (``/nodes/{node_id}``), never the raw path, is what metrics see.
+record through an attribute set bound once per (method, route, status, ...) (see
+:mod:`vitalyst_otel.http.bound_histogram`), and two integer updates for the active-requests
+count, reported at collection time. Requests matching the excluded patterns (health,
+readiness, metrics by default) get nothing. The route template (``/nodes/{node_id}``), never
+the raw path, is what metrics see.
 """
 
 from __future__ import annotations
