@@ -19,7 +19,7 @@ def doctor(*args, **env):
 
 def test_json_report_shows_sources_masks_credentials_and_flags_problems():
     result = doctor("--json", OTEL_SERVICE_NAME="graph-api", OTEL_EXPORTER_OTLP_HEADERS="api-key=topsecret",
-                    OTEL_TRACES_EXPORTER="zipkin", OTEL_SERVCE_NAME="typo")
+                    OTEL_TRACES_EXPORTER="zipkin", OTEL_SERVCE_NAME="typo", OTEL_PYTHON_FASTAPI_EXCLUDED_URL="/x")
     assert result.returncode == 1  # there is a problem
     data = json.loads(result.stdout)
     assert data["service.name"] == "graph-api" and data["service.name source"] == "environment"
@@ -27,6 +27,8 @@ def test_json_report_shows_sources_masks_credentials_and_flags_problems():
     assert data["signals"]["traces"]["headers"] == "api-key=***"
     assert any("OTEL_TRACES_EXPORTER='zipkin'" in p for p in data["problems"])
     assert any("OTEL_SERVCE_NAME" in p and "OTEL_SERVICE_NAME" in p for p in data["problems"])  # a problem
+    assert any("OTEL_PYTHON_FASTAPI_EXCLUDED_URL" in p and "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS" in p
+               for p in data["problems"])  # a misspelt contrib variable too (issue 11)
     assert data["verdict"] == {"ok": False, "problems": len(data["problems"]), "failed_sends": []}
     rows = {row["variable"]: row for row in data["settings"]}
     assert rows["OTEL_SERVICE_NAME"]["source"] == "environment"

@@ -39,6 +39,10 @@ HOSTILE = {
     "escapes": _repeat('\\"'),
     "token prefixes": _repeat("ghp_"),
     "mixed": _repeat("a@b:c=d;e,f 'g' \"h\" <i> AKIA ghp_ "),
+    "value continuations": _repeat("x token=a;b,c&d "),
+    "assignment lines": _repeat("password=a b c\n"),
+    "words before fields": _repeat("token=a b c=d    "),
+    "scheme and json values": _repeat('x authorization=token {"token": a, '),
 }
 KB, MB = 1024, 1024 * 1024
 

@@ -160,7 +160,7 @@ def _explain(run: Run) -> str:
 
 
 CASES = [(server, signal.SIGTERM) for server in SERVERS] + [
-    (server, signal.SIGINT) for server in ("uvicorn", "uvicorn.run", "hypercorn")]
+    (server, signal.SIGINT) for server in ("uvicorn", "uvicorn.run", "gunicorn", "hypercorn")]
 
 
 @pytest.mark.parametrize(("server", "sig"), CASES, ids=[f"{s}-{g.name}" for s, g in CASES])

@@ -1,5 +1,6 @@
 import json
 import socket
+import threading
 import time
 
 from opentelemetry import trace
@@ -92,6 +93,35 @@ def test_a_full_export_queue_spills_to_the_fallback_file_not_to_nowhere(otel_cap
     reasons = {line["fallback_reason"] for line in lines}
     assert "export queue full" in reasons
     assert otel_capture.metric_total("vitalyst.audit.records", **{"vitalyst.audit.destination": "fallback"}) == 40
+
+
+def test_the_queue_is_bounded_in_bytes_and_what_does_not_fit_goes_to_the_fallback_file(otel_capture, tmp_path):
+    from vitalyst_otel.audit import AuditLimits
+
+    class Stuck:  # a stand-in exporter whose collector never answers
+        def __init__(self):
+            self.release = threading.Event()
+
+        def export(self, batch):
+            self.release.wait(30)
+            raise ConnectionError("never answered")
+
+        def shutdown(self):
+            self.release.set()
+
+    stuck = Stuck()
+    limit = 64 * 1024
+    trail = AuditTrail("svc", Redactor(()), exporters=[stuck], fallback_path=str(tmp_path / "f.jsonl"),
+                       max_queue=10_000, limits=AuditLimits(queue_max_bytes=limit))
+    try:
+        for i in range(60):  # 60 records of about 10 KB: ten times the byte limit, far below the count
+            trail.record("u", "a", f"r/{i}", "success", {"note": "n" * 10_000})
+        assert trail.queue.queued_bytes <= limit
+        spilled = [json.loads(line) for line in trail.fallback.unsent()]
+        assert len(spilled) >= 40 and {line["fallback_reason"] for line in spilled} == {"export queue full"}
+    finally:
+        stuck.release.set()
+        trail.shutdown(3.0)
 
 
 def test_the_fallback_file_rotates_into_numbered_segments_and_stays_bounded(tmp_path, caplog):

@@ -3,10 +3,15 @@
 It recognises:
 
 - ``key=value``, ``key: value``, ``"key": "value"``, ``('key', 'value')`` and
-  ``<key>value</key>`` where ``key`` is sensitive (:mod:`.keys`). A value is quoted (up to its
-  closing quote) or runs to the end of the line; after ``=`` it stops earlier, where the next
-  ``name=`` field begins (logfmt, query strings, connection strings). So a value may contain
-  spaces, ``;`` and ``@``; a cookie header is masked to the end of its line, every cookie in it;
+  ``<key>value</key>`` where ``key`` is sensitive (:mod:`.keys`). A quoted value ends at its
+  closing quote; an unquoted one where the value syntax of its context ends (:func:`_value_end`),
+  so the rest of the line survives: in a URL query at ``&``, ``#``, whitespace or a quote; in
+  ``key=value`` text at whitespace, a quote, or a ``,``/``;``/``&`` that ends the word or starts
+  the next ``name=`` field (so ``Password=p;w@d;Database=app`` keeps ``;w@d`` in the value), and
+  a ``key=`` value takes one more word when a ``name=`` field follows it (``password=pa ss
+  user=ana``, a logfmt value with a space); after a JSON or tuple key also at ``}``, ``]``, ``)``. A
+  line that begins with ``Header:``, and every ``Cookie:`` or ``Authorization:`` value, is masked
+  to the end of its line (every cookie in it; ``Digest`` parameters);
 - ``scheme://userinfo@host`` (``redis://:pw@host`` and passwords containing ``@`` too);
 - ``Bearer <token>`` and ``Basic <credentials>``;
 - well-known token formats (:mod:`.patterns`) and PEM private key blocks.
@@ -35,9 +40,17 @@ QUERY_KEYS = frozenset({
 # Keys whose value is a list of name=value pairs (cookies): masked whole, to the end of the line.
 WHOLE_LINE_KEYS = frozenset({"cookie", "set-cookie", "cookies", "set_cookie", "setcookie"})
 
-# Where an unquoted ``=`` value ends: a line break, or the start of the next ``name=`` field.
-_NEXT_FIELD = re.compile(
-    r"""[\r\n]|[ \t&,;|]++(?=["']?[A-Za-z_][A-Za-z0-9_.\-]{0,255}+["']?[ \t]*+[=:])""")
+# Keys whose value is a header value to the end of its line after ``:`` (schemes and parameters).
+AUTHORIZATION_KEYS = ("authorization",)
+_FIELD = r"""["']?[A-Za-z_][A-Za-z0-9_.\-]{0,255}+["']?[ \t]*+[=:]"""
+_FIELD_AHEAD = re.compile(_FIELD)
+# The characters that may end an unquoted value, per context.
+_QUERY_STOP = re.compile(r"""[\s&#"'<>]""")
+_WORD_STOP = re.compile(r"""[\s"',;&]""")
+_BRACKETED_STOP = re.compile(r"""[\s"',;&)\]}]""")
+# One more word (no quote in it) right before the next ``name=`` field: part of the value before it.
+_ONE_MORE_WORD = re.compile(rf"""[ \t]++(?!{_FIELD})[^\s"']++(?=[ \t&,;|]++{_FIELD})""")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9\-]{0,31}+[ \t]++(?=\S)")
 _LINE_END = re.compile(r"[\r\n]")
 _KEY_REVERSED = re.compile(r"[A-Za-z0-9_.\-]{1,256}+")
 _USERINFO = re.compile(r"://(?P<auth>(?:[^\s/?#\"'<>\\@]*+@)++)")
@@ -97,19 +110,97 @@ def _quoted_end(text: str, start: int, quote: str, lines: _Lines) -> int:
         position = found + 1
 
 
-def _value_span(text: str, start: int, to_line_end: bool, lines: _Lines) -> tuple[int, int]:
-    """(start, end) of the value that begins at ``start`` (just after the separator)."""
+def _opening(text: str, start: int) -> int:
+    """Where an unquoted value that starts after ``start`` (just after the separator) begins."""
     n = len(text)
     while start < n and text[start] in " \t":
         start += 1
     if start + 1 < n and text[start] == "b" and text[start + 1] in "\"'":
         start += 1  # a bytes repr: b'...'
-    if start < n and text[start] in "\"'":
+    return start
+
+
+def _word_end(text: str, start: int, stops: re.Pattern) -> int:
+    """End of an unquoted value in running text: at whitespace or a quote; at ``,`` ``;`` ``&``
+    when the word ends there or the next ``name=`` field starts after it (else the character is
+    part of the value, as in a connection-string password ``p;w@d``)."""
+    n = len(text)
+    position = start
+    while True:
+        found = stops.search(text, position)
+        if found is None:
+            return n
+        stop = found.start()
+        if text[stop] not in ",;&":
+            return stop
+        after = stop + 1
+        if after >= n or text[after] in " \t\r\n\"'" or _FIELD_AHEAD.match(text, after):
+            return stop
+        position = after
+
+
+def _value_end(text: str, start: int, context: str, lines: _Lines) -> int:
+    """Where the unquoted value that starts at ``start`` ends, in its ``context``:
+
+    - ``line``: a header value (``Name: value``, every cookie of a ``Cookie:`` header);
+    - ``query``: a URL query parameter (``?key=`` or ``&key=``): at ``&``, ``#``, whitespace, a
+      quote or an angle bracket;
+    - ``bracketed``: after a quoted JSON/dict key or in a tuple: also at ``}``, ``]``, ``)``;
+    - ``word``: ``key: value`` in running text (prose, a header mid-line);
+    - ``field``: ``key=value`` in running text (logfmt, CLI flags, env lines, prose): a word, and
+      the next word too when a ``name=`` field follows that one (``password=pa ss user=ana``:
+      a logfmt value with a space).
+    """
+    if context == "line":
+        return lines.end_after(start)
+    if context == "query":
+        stop = _QUERY_STOP.search(text, start)
+        return stop.start() if stop else len(text)
+    end = _word_end(text, start, _BRACKETED_STOP if context == "bracketed" else _WORD_STOP)
+    if context == "field" and end < len(text) and text[end] in " \t":
+        more = _ONE_MORE_WORD.match(text, end)
+        if more is not None:
+            return more.end()
+    return end
+
+
+def _starts_line(text: str, position: int) -> bool:
+    """Whether only spaces and tabs stand between the last line break (or the start) and ``position``."""
+    while position > 0 and text[position - 1] in " \t":
+        position -= 1
+    return position == 0 or text[position - 1] in "\r\n"
+
+
+def _context(text: str, key: str, key_start: int, key_end: int, sep: str) -> str:
+    """The value syntax that applies after ``key`` (see :func:`_value_end`)."""
+    lowered = key.lower()
+    if lowered in WHOLE_LINE_KEYS:
+        return "line"
+    before = text[key_start - 1] if key_start else "\n"
+    quoted = before in "\"'" and text[key_end:key_end + 1] == before
+    if sep == ",":
+        return "bracketed"
+    if sep == ":":
+        if quoted:
+            return "bracketed"
+        if lowered.endswith(AUTHORIZATION_KEYS) or _starts_line(text, key_start):
+            return "line"
+        return "word"
+    if before in "?&":
+        return "query"
+    return "field"
+
+
+def _value_span(text: str, start: int, context: str, lines: _Lines, key: str) -> tuple[int, int]:
+    """(start, end) of the value that begins at ``start`` (just after the separator)."""
+    start = _opening(text, start)
+    if start < len(text) and text[start] in "\"'":
         return start + 1, _quoted_end(text, start + 1, text[start], lines)
-    if to_line_end:
-        return start, lines.end_after(start)
-    stop = _NEXT_FIELD.search(text, start)
-    return start, stop.start() if stop else n
+    if context == "field" and key.lower().endswith(AUTHORIZATION_KEYS):
+        scheme = _SCHEME.match(text, start)  # ``authorization=token abc``: scheme and credentials
+        if scheme is not None:
+            return start, _value_end(text, scheme.end(), context, lines)
+    return start, _value_end(text, start, context, lines)
 
 
 def scanner(is_sensitive: Callable[[str], bool], words: Iterable[str]) -> Callable[[str], str]:
@@ -140,13 +231,11 @@ def scanner(is_sensitive: Callable[[str], bool], words: Iterable[str]) -> Callab
                     continue
                 stop = text.find("<", value_start)
                 start, stop = value_start, (n if stop < 0 else stop)
-            elif sep == ",":
-                if before not in "\"'" and text[key_end:key_end + 1] not in ("'", '"'):
-                    continue
-                start, stop = _value_span(text, value_start, True, lines)
             else:
-                whole = sep == ":" or key.lower() in WHOLE_LINE_KEYS
-                start, stop = _value_span(text, value_start, whole, lines)
+                if sep == "," and before not in "\"'" and text[key_end:key_end + 1] not in ("'", '"'):
+                    continue
+                context = _context(text, key, key_start, key_end, sep)
+                start, stop = _value_span(text, value_start, context, lines, key)
             if stop > start:
                 spans.append((start, stop))
                 masked_until = stop
