@@ -24,7 +24,7 @@ PRODUCT_IMAGES = ("vitalyst-otelcol", "python-app-base", "vitalyst-demo", "autoi
 # Every secret compose.yaml reads from VITALYST_SECRETS_DIR.
 SECRETS = ("otlp_bearer_token", "otlp_client_headers", "alertmanager_pager_token", "alertmanager_chat_token",
            "alertmanager_security_token", "grafana_admin_password", "gateway_tls_cert", "gateway_tls_key",
-           "gateway_tls_ca")
+           "gateway_tls_ca", "agent_tls_cert", "agent_tls_key", "agent_tls_ca")
 COLLECTOR_CONFIG_DIR = "/etc/vitalyst-otelcol/"  # where the vitalyst-otelcol image has collector/
 
 

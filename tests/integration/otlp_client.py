@@ -5,6 +5,7 @@ collector's answer instead of retrying, so a test knows exactly what was acknowl
 from __future__ import annotations
 
 import http.client
+import ssl
 import secrets
 import time
 from dataclasses import dataclass
@@ -85,9 +86,11 @@ class Answer:
 
 
 def post_http(host_port: str, path: str, body: bytes, headers: dict[str, str] | None = None,
-              timeout: float = 10.0) -> Answer:
-    host, port = host_port.replace("http://", "").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+              timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> Answer:
+    """POST to host:port (an http:// or https:// prefix is dropped); over TLS with ``tls``."""
+    host, port = host_port.split("://", 1)[-1].split(":")
+    conn = (http.client.HTTPSConnection(host, int(port), timeout=timeout, context=tls) if tls is not None
+            else http.client.HTTPConnection(host, int(port), timeout=timeout))
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/x-protobuf", **(headers or {})})
         response = conn.getresponse()

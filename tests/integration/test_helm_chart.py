@@ -172,6 +172,30 @@ def test_agent_is_reached_on_its_own_node_only_when_ready(rendered) -> None:
     assert all("hostPort" not in p for p in container["ports"])
 
 
+QUEUE_DIR = "/var/lib/vitalyst-otelcol/queue"  # where file_storage keeps the agent's queues
+
+
+def test_agent_queue_volume_is_the_chosen_trade_off(rendered) -> None:
+    """emptyDir (default): bounded by sizeLimit, lost with the pod, no privileged step. hostPath:
+    kept on the node per release, made writable for the collector's user by a root init step
+    (docs/kubernetes.md, persistent queue)."""
+    for values_id_, kind in (("defaults", "emptyDir"), ("everything-values", "hostPath")):
+        spec = one(rendered[values_id_], "DaemonSet", "-agent")["spec"]["template"]["spec"]
+        mount = next(m for m in spec["containers"][0]["volumeMounts"] if m["mountPath"] == QUEUE_DIR)
+        volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+        assert set(volume) == {"name", kind}, values_id_
+        if kind == "emptyDir":
+            assert volume["emptyDir"] == {"sizeLimit": "2Gi"}
+            assert "initContainers" not in spec
+        else:
+            assert volume["hostPath"] == {"path": "/var/lib/vitalyst-otelcol/vt", "type": "DirectoryOrCreate"}
+            [init] = spec["initContainers"]
+            user = spec["securityContext"]["runAsUser"]
+            assert f"chown {user}:{spec['securityContext']['runAsGroup']} /queue" in init["command"][-1]
+            assert init["securityContext"]["runAsUser"] == 0
+            assert [m["name"] for m in init["volumeMounts"]] == [mount["name"]]
+
+
 def test_gateway_scales_and_survives_disruption(rendered) -> None:
     docs = rendered["defaults"]
     deployment = one(docs, "Deployment", "-gateway")
@@ -302,5 +326,7 @@ def test_instrumentation_sends_to_the_node_agent(rendered) -> None:
     assert instrumentation["python"]["image"] == "ghcr.io/vitalyst/autoinstrumentation-python:0.1.0"
     assert instrumentation["propagators"] == ["tracecontext", "baggage"]
     assert instrumentation["sampler"] == {"type": "parentbased_traceidratio", "argument": "1.0"}
+    assert instrumentation["resource"] == {"addK8sUIDAttributes": True,
+                                           "resourceAttributes": {"deployment.environment.name": "production"}}
     host_port = one(rendered["everything-values"], "Instrumentation")["spec"]["exporter"]["endpoint"]
     assert host_port == "http://$(OTEL_NODE_IP):4318"

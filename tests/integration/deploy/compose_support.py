@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import ssl
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,26 +34,38 @@ def render_prometheus(target: Path, interval: str = "2s", for_factor: float = 60
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
     (target / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     render_rules(ROOT / "prometheus" / "rules", target / "rules", interval, shorter_for(for_factor))
+    promtool = shutil.which("promtool")
+    require(promtool is not None, "promtool is not installed (apt-get install prometheus)")
+    checked = subprocess.run([str(promtool), "check", "config", str(target / "prometheus.yml")],
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0 and "rules found" in checked.stdout, checked.stdout + checked.stderr
     return target
 
 
-def write_gateway_certificates(secrets_dir: Path) -> None:
-    """A CA made for this test (gateway_tls_ca) and the gateways' certificate for DNS:gateway
-    signed by it (gateway_tls_cert, gateway_tls_key), with openssl, into the secrets directory.
-    The key is readable by the collector's user (uid 10001) through the bind mount."""
+# The certificates each collector tier serves, by secret name: its subject alternative names.
+# The agent's also carries the names a host client uses on its published ports.
+TLS_SERVERS = {"gateway": "DNS:gateway", "agent": "DNS:otelcol,DNS:localhost,IP:127.0.0.1"}
+
+
+def write_tls_certificates(secrets_dir: Path) -> None:
+    """A CA made for this test (gateway_tls_ca, agent_tls_ca) and, signed by it, each tier's
+    certificate and key (<tier>_tls_cert, <tier>_tls_key), with openssl, into the secrets
+    directory. The keys are readable by the collector's user (uid 10001) through the bind mount."""
     require(shutil.which("openssl") is not None, "openssl is not installed (apt-get install openssl)")
 
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=secrets_dir, check=True, capture_output=True, timeout=60)
 
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-            "-subj", "/CN=vitalyst compose test CA", "-keyout", "ca.key", "-out", "gateway_tls_ca")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-            "-subj", "/CN=gateway", "-addext", "subjectAltName=DNS:gateway", "-addext", "extendedKeyUsage=serverAuth",
-            "-addext", "basicConstraints=critical,CA:FALSE",
-            "-CA", "gateway_tls_ca", "-CAkey", "ca.key", "-keyout", "gateway_tls_key", "-out", "gateway_tls_cert")
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1")
+    openssl("req", "-x509", *key, "-subj", "/CN=vitalyst compose test CA", "-keyout", "ca.key", "-out", "ca.pem")
+    for tier, names in TLS_SERVERS.items():
+        openssl("req", "-x509", *key, "-subj", f"/CN={names.split(',')[0][4:]}", "-addext", f"subjectAltName={names}",
+                "-addext", "extendedKeyUsage=serverAuth", "-addext", "basicConstraints=critical,CA:FALSE",
+                "-CA", "ca.pem", "-CAkey", "ca.key", "-keyout", f"{tier}_tls_key", "-out", f"{tier}_tls_cert")
+        (secrets_dir / f"{tier}_tls_key").chmod(0o644)
+        (secrets_dir / f"{tier}_tls_ca").write_bytes((secrets_dir / "ca.pem").read_bytes())
     (secrets_dir / "ca.key").unlink()
-    (secrets_dir / "gateway_tls_key").chmod(0o644)
+    (secrets_dir / "ca.pem").unlink()
 
 
 @dataclass
@@ -70,9 +83,9 @@ class ComposeProject:
         })
         token = self.secrets["otlp_bearer_token"]
         (self.state / "secrets" / "otlp_client_headers").write_text(f"Authorization=Bearer%20{token}")
-        write_gateway_certificates(self.state / "secrets")
-        self.secrets.update({name: (self.state / "secrets" / name).read_text()
-                             for name in ("gateway_tls_cert", "gateway_tls_key", "gateway_tls_ca")})
+        write_tls_certificates(self.state / "secrets")
+        self.secrets.update({f"{tier}_tls_{part}": (self.state / "secrets" / f"{tier}_tls_{part}").read_text()
+                             for tier in TLS_SERVERS for part in ("cert", "key", "ca")})
         self.env = {
             "VITALYST_SECRETS_DIR": str(self.state / "secrets"),
             "VITALYST_CI_PROMETHEUS_DIR": str(render_prometheus(self.state / "prometheus")),
@@ -98,10 +111,14 @@ class ComposeProject:
     def down(self, volumes: bool = False) -> None:
         self.run("down", "--timeout", "20", *(["--volumes"] if volumes else []), check=False, timeout=300)
 
-    def url(self, service: str, port: int) -> str:
-        """http://127.0.0.1:<published port> of a service's container port (first replica)."""
+    def url(self, service: str, port: int, scheme: str = "http") -> str:
+        """<scheme>://127.0.0.1:<published port> of a service's container port (first replica)."""
         out = self.run("port", service, str(port)).stdout.strip().splitlines()[0]
-        return "http://" + out.replace("0.0.0.0", "127.0.0.1")
+        return f"{scheme}://" + out.replace("0.0.0.0", "127.0.0.1")
+
+    def agent_tls(self) -> ssl.SSLContext:
+        """A client context that trusts the agent's certificate (the agent_tls_ca secret)."""
+        return ssl.create_default_context(cafile=str(self.state / "secrets" / "agent_tls_ca"))
 
     def containers(self, service: str) -> list[dict[str, Any]]:
         out = self.run("ps", "--format", "json", service).stdout

@@ -17,6 +17,7 @@ from tests.integration.deploy.compose_support import running_project
 from tests.integration.e2e_support import (
     DEMO_API_KEY, DEMO_PASSWORD, drive_load, eventually, get_json, jaeger_trace, prom_query, traceparent,
 )
+from tests.integration.otlp_client import logs_request, new_trace_ids, post_http
 
 pytestmark = pytest.mark.integration
 
@@ -103,19 +104,20 @@ def test_jaeger_has_the_error_trace_whole_through_agent_and_gateways(project, ur
 
 TLS_PROBE = """
 import json, socket, ssl, sys, urllib.error, urllib.request
+host = sys.argv[1]
 out = {}
 context = ssl.create_default_context(cafile="/ca.pem")
-with context.wrap_socket(socket.create_connection(("gateway", 4317), timeout=10), server_hostname="gateway") as tls:
+with context.wrap_socket(socket.create_connection((host, 4317), timeout=10), server_hostname=host) as tls:
     out["version"] = tls.version()
     out["subject_alt_names"] = [v for _, v in tls.getpeercert()["subjectAltName"]]
 try:
-    ssl.create_default_context().wrap_socket(socket.create_connection(("gateway", 4317), timeout=10),
-                                             server_hostname="gateway")
+    ssl.create_default_context().wrap_socket(socket.create_connection((host, 4317), timeout=10),
+                                             server_hostname=host)
     out["untrusted"] = "accepted"
 except ssl.SSLCertVerificationError as exc:
     out["untrusted"] = "refused: " + exc.verify_message
 try:
-    urllib.request.urlopen(urllib.request.Request("http://gateway:4318/v1/traces", data=b"{}", method="POST",
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:4318/v1/traces", data=b"{}", method="POST",
                                                   headers={"Content-Type": "application/json"}), timeout=10)
     out["plaintext"] = "accepted"
 except urllib.error.HTTPError as exc:
@@ -124,20 +126,35 @@ print(json.dumps(out))
 """
 
 
-def test_the_agent_to_gateway_hop_is_tls_with_the_certificates_from_secrets(project, images, traffic) -> None:
-    """The gateways' receivers speak only TLS, with the certificate of the gateway_tls_cert secret
-    (checked against the test's CA for the name "gateway"); the error trace above crossed that
-    hop. Probed from a container on the project's network (the gateways publish no port)."""
-    ca = project.state / "secrets" / "gateway_tls_ca"
+@pytest.mark.parametrize("host,tier,names", [("gateway", "gateway", ["gateway"]),
+                                             ("otelcol", "agent", ["otelcol", "localhost", "127.0.0.1"])],
+                         ids=["agent-to-gateway", "app-to-agent"])
+def test_each_otlp_hop_is_tls_with_the_certificates_from_secrets(project, images, traffic, host, tier, names) -> None:
+    """The receivers of the gateways, and of the agent (the services send their bearer token
+    there), speak only TLS, with the certificate of the <tier>_tls_cert secret, checked against
+    the test's CA for the service name; the traces in Jaeger crossed both hops. Probed from a
+    container on the project's network."""
+    ca = project.state / "secrets" / f"{tier}_tls_ca"
     result = subprocess.run(["docker", "run", "--rm", "--network", f"{project.name}_default", "-v", f"{ca}:/ca.pem:ro",
-                             "--entrypoint", "python3", images["es-standin"], "-c", TLS_PROBE],
+                             "--entrypoint", "python3", images["es-standin"], "-c", TLS_PROBE, host],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     probe = json.loads(result.stdout.strip().splitlines()[-1])
     assert probe["version"] in ("TLSv1.2", "TLSv1.3"), probe
-    assert probe["subject_alt_names"] == ["gateway"], probe
+    assert probe["subject_alt_names"] == names, probe
     assert probe["untrusted"].startswith("refused"), probe
     assert probe["plaintext"].startswith("400") and "HTTPS" in probe["plaintext"], probe
+
+
+def test_the_agents_published_port_takes_the_token_over_tls_only(project) -> None:
+    """From the host, on the published OTLP/HTTP port: plaintext is refused before any header is
+    read, TLS without the token gets 401, TLS with it 200."""
+    otlp, tls = project.url("otelcol", 4318), project.agent_tls()
+    body = logs_request(new_trace_ids(1), service="compose-tls")
+    token = {"Authorization": f"Bearer {project.secrets['otlp_bearer_token']}"}
+    assert post_http(otlp, "/v1/logs", body, token).status == "400"
+    assert post_http(otlp, "/v1/logs", body, tls=tls).status == "401"
+    assert post_http(otlp, "/v1/logs", body, token, tls=tls).status == "200"
 
 
 def test_logs_and_audit_records_land_in_their_indices(urls, traffic) -> None:
@@ -184,7 +201,7 @@ def test_no_secret_reaches_any_backend(project, urls, traffic) -> None:
                           capture_output=True, text=True, timeout=120, env={**__import__("os").environ, **project.env})
     texts.append(logs.stdout + logs.stderr)
     everything = "\n".join(texts)
-    key_line = project.secrets["gateway_tls_key"].splitlines()[1]  # a line of the gateways' private key
+    key_lines = [project.secrets[f"{tier}_tls_key"].splitlines()[1] for tier in ("gateway", "agent")]  # private keys
     for secret in (BEARER, QUERY_TOKEN, DEMO_API_KEY, WRONG_KEY, DEMO_PASSWORD, project.secrets["otlp_bearer_token"],
-                   key_line):
+                   *key_lines):
         assert secret not in everything

@@ -50,6 +50,16 @@ def test_collector_image_is_static_non_root_and_labelled(images) -> None:
     assert result.returncode != 0, "the collector image has a shell"
 
 
+def test_every_built_image_carries_the_build_labels(images) -> None:
+    """The labels deploy/images/build.sh fills in: the package version and the commit built."""
+    for name, ref in images.items():
+        labels = _inspect(ref)["Config"]["Labels"]
+        assert labels["org.opencontainers.image.version"] == "0.1.0", name
+        assert labels["org.opencontainers.image.revision"] not in ("", "unknown"), name
+        assert labels["org.opencontainers.image.created"][:2] == "20", name
+        assert labels["org.opencontainers.image.licenses"], name
+
+
 def test_collector_image_reports_healthy_and_refuses_a_bad_config(images) -> None:
     name = "vitalyst-test-otelcol-health"
     _docker("rm", "-f", name)

@@ -59,16 +59,33 @@ def test_dockerfile_passes_hadolint(dockerfile: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _labels(dockerfile: Path) -> dict[str, str]:
+    return dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"', dockerfile.read_text()))
+
+
 @pytest.mark.parametrize("name", PRODUCT_IMAGES)
 def test_our_images_carry_oci_labels_with_the_package_version(name: str) -> None:
     text = (IMAGES / name / "Dockerfile").read_text()
-    labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z]+)="([^"]*)"', text))
+    labels = _labels(IMAGES / name / "Dockerfile")
     assert {"title", "version", "revision", "created", "source", "licenses"} <= {k.rsplit(".", 1)[1] for k in labels}
     assert labels["org.opencontainers.image.title"] == name
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
     assert labels["org.opencontainers.image.version"] == "${VERSION}"
     project_version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
     assert re.search(rf"^ARG VERSION={re.escape(project_version)}$", text, re.M), "ARG VERSION default"
+
+
+CI_DOCKERFILES = [d for d in DOCKERFILES if d.parent.name not in PRODUCT_IMAGES]
+
+
+@pytest.mark.parametrize("dockerfile", CI_DOCKERFILES, ids=[d.parent.name for d in CI_DOCKERFILES])
+def test_ci_images_name_themselves_and_the_licence_of_what_they_run(dockerfile: Path) -> None:
+    """The build labels (version, revision, created, source) come from build.sh for these
+    (tests/integration/deploy/test_images.py checks them on the built images)."""
+    labels = _labels(dockerfile)
+    assert labels["org.opencontainers.image.title"] == dockerfile.parent.name
+    assert "CI" in labels["org.opencontainers.image.description"]
+    assert labels["org.opencontainers.image.licenses"]
 
 
 def test_compose_files_match_the_compose_spec_schema() -> None:
@@ -100,7 +117,7 @@ def test_production_shape_gateways_health_and_start_order(production) -> None:
     assert services["gateway"]["deploy"]["replicas"] >= 2
     agent = services["otelcol"]
     assert [p.name for p in collector_configs(agent)] == ["config.yaml", "to-gateway.yaml", "gateway-dns.yaml",
-                                                          "otlp-auth.yaml"]
+                                                          "otlp-auth.yaml", "otlp-tls.yaml"]
     assert agent["environment"]["VITALYST_GATEWAY_DNS_NAME"] == "gateway"
     assert agent["depends_on"]["gateway"]["condition"] == "service_healthy"
     assert services["demo"]["depends_on"]["otelcol"]["condition"] == "service_healthy"
@@ -138,17 +155,33 @@ def test_ci_override_runs_only_images_built_here(production, ci) -> None:
         assert stand_in in CI_OVERRIDE.read_text()
 
 
+def _receives_tls_from_secrets(service: dict, cert: str, key: str) -> None:
+    assert COLLECTOR_CONFIG_DIR + "overlays/otlp-tls.yaml" in " ".join(service["command"])
+    mounted_secrets = {s["source"]: s["target"] for s in service["secrets"]}  # absolute, as loaded
+    assert service["environment"]["VITALYST_OTLP_TLS_CERT_FILE"] == mounted_secrets[cert]
+    assert service["environment"]["VITALYST_OTLP_TLS_KEY_FILE"] == mounted_secrets[key]
+
+
 def test_agent_to_gateway_is_tls_with_certificates_as_secrets(production) -> None:
     services = production["services"]
-    gateway, agent = services["gateway"], services["otelcol"]
-    assert COLLECTOR_CONFIG_DIR + "overlays/otlp-tls.yaml" in " ".join(gateway["command"])
-    mounted_secrets = {s["source"]: s["target"] for s in gateway["secrets"]}  # absolute, as loaded
-    assert gateway["environment"]["VITALYST_OTLP_TLS_CERT_FILE"] == mounted_secrets["gateway_tls_cert"]
-    assert gateway["environment"]["VITALYST_OTLP_TLS_KEY_FILE"] == mounted_secrets["gateway_tls_key"]
+    agent = services["otelcol"]
+    _receives_tls_from_secrets(services["gateway"], "gateway_tls_cert", "gateway_tls_key")
     assert agent["environment"]["VITALYST_GATEWAY_INSECURE"] == "false"
     assert agent["environment"]["VITALYST_GATEWAY_CA_FILE"] == "/run/secrets/gateway_tls_ca"
     assert "gateway_tls_ca" in {s["source"] for s in agent["secrets"]}
     assert agent["environment"]["VITALYST_GATEWAY_TLS_SERVER_NAME"] == "gateway"
+
+
+def test_app_to_agent_is_tls_so_the_bearer_token_never_crosses_in_clear(production) -> None:
+    """The services send their bearer token to the agent (whose ports are published on the host):
+    only over HTTPS, checked against the agent's CA from a secret."""
+    services = production["services"]
+    _receives_tls_from_secrets(services["otelcol"], "agent_tls_cert", "agent_tls_key")
+    demo = services["demo"]["environment"]
+    assert demo["OTEL_EXPORTER_OTLP_ENDPOINT"] == "https://otelcol:4318"
+    assert demo["OTEL_EXPORTER_OTLP_CERTIFICATE"] == "/run/secrets/agent_tls_ca"
+    assert "agent_tls_ca" in {s["source"] for s in services["demo"]["secrets"]}
+    assert "OTEL_EXPORTER_OTLP_HEADERS" not in demo  # the token comes from the headers file
 
 
 def test_gateways_get_the_time_to_drain_on_stop(production) -> None:
