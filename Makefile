@@ -6,7 +6,7 @@ LOAD ?= 20
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test unit compat compat-envs bench collector jaeger tools system docker-base k8s-schemas stack stack-down clean
+.PHONY: demo test unit compat compat-envs bench collector jaeger tools core-tools deploy-tools system docker-base k8s-schemas stack stack-down clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,20 +19,36 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m vitalyst_otel.demo --embedded --load $(LOAD)
 
-## test: the whole suite and, beside it, the supported-release matrix (compat). First `tools`: the
-## Debian packages, Docker, the collector, Jaeger and the other Go-built tools (cached outside the
-## work tree); what cannot be installed is named, and its tests skip (under CI=true they fail).
-## compat runs at lower priority while the suite runs (the integration tests mostly wait on
-## servers; the matrix is CPU-bound unit tests), its output printed after the suite's; either
-## failing fails `make test`. README.md has the timings.
+## test: the whole suite and, beside it, the supported-release matrix (compat), in two parts so a
+## fresh machine tests while it compiles. First the Debian packages and the tools most tests need
+## (core-tools: the collector, Jaeger, the compat environments); then the suite without
+## DEPLOY_TESTS runs while deploy-tools (Docker, the docker compose plugin, the base image, helm,
+## kubeconform and its schemas, etcd, kube-apiserver: most of a fresh machine's compiling) build
+## beside it at lower priority, log in TOOLS_LOG; then DEPLOY_TESTS. compat runs at the lowest
+## priority throughout (the integration tests mostly wait on servers; the matrix is CPU-bound unit
+## tests), its output printed at the end. What cannot be installed is named and its tests skip
+## (under CI=true they fail). Any part failing (either pytest run, a tool build, compat) fails
+## `make test`. README.md has the timings.
 COMPAT ?= $(BIN)/python tools/compat.py
 COMPAT_LOG ?= $(VENV)/compat.log
-test: $(VENV)/.installed tools
-	@nice -n 10 $(COMPAT) >$(COMPAT_LOG) 2>&1 & compat=$$!; \
-	$(BIN)/python -m pytest $(PYTEST_ARGS); suite=$$?; \
+TOOLS_LOG ?= $(VENV)/tools.log
+# The tests that need a deploy-tools part; tests/unit/test_make_test_parts.py checks the list.
+DEPLOY_TESTS := tests/unit/deploy tests/integration/deploy tests/integration/test_helm_chart.py \
+	tests/integration/test_helm_api_server.py
+# With PYTEST_ARGS (say -k) one part may select nothing: pytest's exit 5 is then no failure.
+NOTHING_SELECTED_OK := $(if $(strip $(PYTEST_ARGS)),5,0)
+test: $(VENV)/.installed core-tools
+	@ok() { [ $$1 -eq 0 ] || [ $$1 -eq $(NOTHING_SELECTED_OK) ]; }; \
+	nice -n 15 $(COMPAT) >$(COMPAT_LOG) 2>&1 & compat=$$!; \
+	$(MAKE) --no-print-directory deploy-tools >$(TOOLS_LOG) 2>&1 & tools=$$!; \
+	$(BIN)/python -m pytest $(DEPLOY_TESTS:%=--ignore=%) $(PYTEST_ARGS); suite=$$?; \
+	echo "waiting for deploy-tools (log: $(TOOLS_LOG))"; \
+	wait $$tools; built=$$?; cat $(TOOLS_LOG); \
+	$(BIN)/python -m pytest $(DEPLOY_TESTS) $(PYTEST_ARGS); deploy=$$?; \
 	echo "waiting for the compat matrix (tools/compat.py, log: $(COMPAT_LOG))"; \
 	wait $$compat; matrix=$$?; cat $(COMPAT_LOG); \
-	echo "make test: suite exit $$suite, compat exit $$matrix"; [ $$suite -eq 0 ] && [ $$matrix -eq 0 ]
+	echo "make test: suite exit $$suite, deploy-tools exit $$built, deploy tests exit $$deploy, compat exit $$matrix"; \
+	ok $$suite && [ $$built -eq 0 ] && ok $$deploy && [ $$matrix -eq 0 ]
 
 ## compat: unit and HTTP integration tests on the oldest/newest FastAPI and OpenTelemetry releases
 ## we claim, FastAPI 0.136, and Python 3.12 and 3.13 (one cached venv each, tools/compat.py).
@@ -60,17 +76,26 @@ system:
 	@tools/install-system.sh
 
 ## tools: everything the integration tests run, built from source where Go is installed and cached
-## outside the work tree (~/.cache/vitalyst-otel). The builds are independent, so they run side by
-## side (TOOLS_JOBS): downloads and single-threaded link steps of one overlap the compiles of others;
-## the download-bound ones (pip for compat-envs, the schemas, debootstrap) start first.
-## Without Go (or root for the Docker parts) each says what is missing; those tests skip on a
-## laptop and fail under CI=true.
+## outside the work tree (~/.cache/vitalyst-otel): core-tools, then deploy-tools (what
+## DEPLOY_TESTS alone need; `make test` runs the other tests while these build). The builds of a
+## group are independent, so they run side by side (TOOLS_JOBS): downloads and single-threaded link
+## steps of one overlap the compiles of others; the download-bound ones (pip for compat-envs, the
+## schemas, debootstrap) start first. Without Go (or root for the Docker parts) each says what is
+## missing; those tests skip on a laptop and fail under CI=true.
 TOOLS_JOBS ?= 4
-GO_TOOLS := collector jaeger helm kubeconform etcd kube-apiserver docker healthcheck
+CORE_GO_TOOLS := collector jaeger
+DEPLOY_GO_TOOLS := helm kubeconform etcd kube-apiserver docker healthcheck
+GO_TOOLS := $(CORE_GO_TOOLS) $(DEPLOY_GO_TOOLS)
 .PHONY: $(GO_TOOLS:%=build-%)
 
-tools: system $(VENV)/.installed
-	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) compat-envs k8s-schemas docker-base $(GO_TOOLS:%=build-%)
+tools: core-tools
+	@$(MAKE) --no-print-directory deploy-tools
+
+core-tools: system $(VENV)/.installed
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) compat-envs $(CORE_GO_TOOLS:%=build-%)
+
+deploy-tools: system $(VENV)/.installed
+	@$(MAKE) --no-print-directory -j$(TOOLS_JOBS) k8s-schemas docker-base $(DEPLOY_GO_TOOLS:%=build-%)
 
 build-collector:
 	@$(call go_build,collector/build.sh)

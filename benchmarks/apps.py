@@ -165,6 +165,40 @@ def build_ours_access_stdout() -> Built:
     return _ours(VITALYST_ACCESS_LOG_OTLP="false")
 
 
+def build_ours_metrics60s() -> Built:
+    """ours collecting and exporting metrics every 60 s (the SDK default) instead of the suite's 1 s:
+    what metric collection adds to the served latency."""
+    return _ours(OTEL_METRIC_EXPORT_INTERVAL="60000")
+
+
+def build_ours_nogc() -> Built:
+    """ours with the garbage collector off while it serves (benchmark only: memory grows): the
+    upper bound of what GC pauses add to the served latency."""
+    import gc
+
+    built = _ours()
+    gc.disable()
+    return built
+
+
+def build_ours_eager_imports() -> Built:
+    """ours in an app that imports the instrumented libraries installed here (openai, httpx)
+    before configure(): what configure() cost when it activated every instrumentor at once."""
+    import httpx  # noqa: F401
+    import openai  # noqa: F401
+
+    return _ours()
+
+
+def build_ours_unsliced() -> Built:
+    """ours with the export workers redacting and encoding each batch in one go, never pausing
+    for the request thread (vitalyst_otel/export/gil_slices.py): what the slices do."""
+    from vitalyst_otel.export import gil_slices
+
+    gil_slices.SLICE_S = float("inf")
+    return _ours()
+
+
 BUILDERS: dict[str, Callable[[], Built]] = {
     "plain": build_plain,
     "contrib": build_contrib,
@@ -174,6 +208,10 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "ours_sampled10": build_ours_sampled10,
     "ours_old_redactor": build_ours_old_redactor,
     "ours_access_stdout": build_ours_access_stdout,
+    "ours_unsliced": build_ours_unsliced,
+    "ours_eager_imports": build_ours_eager_imports,
+    "ours_metrics60s": build_ours_metrics60s,
+    "ours_nogc": build_ours_nogc,
     # collector-down benchmark: the same as ``ours``/``contrib``; the suite points the endpoint
     # at a closed port for the *_down variants.
     "ours_up": build_ours,
@@ -189,6 +227,10 @@ DESCRIPTIONS = {
     "ours": "vitalyst_otel.configure(app=app), defaults, traces+metrics+logs over OTLP/HTTP",
     "ours_sampled10": "ours with OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG=0.1",
     "ours_access_stdout": "ours with VITALYST_ACCESS_LOG_OTLP=false (access lines on stdout only)",
+    "ours_metrics60s": "ours with OTEL_METRIC_EXPORT_INTERVAL=60000 (the suite sets 1000 for every variant)",
+    "ours_nogc": "ours with gc.disable() after set-up: the upper bound of GC's share of the latency",
+    "ours_eager_imports": "ours in an app that imports openai and httpx first (configure() before lazy instrumentors)",
+    "ours_unsliced": "ours exporting each batch in one go (no GIL slices): the slices' baseline",
     "ours_old_redactor": "ours with the pre-issue-10 redactor (benchmarks/old_redaction.py): baseline of the new one",
     "ours_up": "ours, receiver up",
     "ours_down": "ours, receiver down (connection refused)",

@@ -129,11 +129,15 @@ def mode_serve(variant: str, config: dict) -> dict:
 
     from benchmarks.apps import build
 
+    from benchmarks.probe import GcMonitor
+
     built = build(variant)
+    started = time.perf_counter()
     # uvicorn's defaults (access log on, log level info); stdout goes to /dev/null.
-    uvicorn.run(built.app, host="127.0.0.1", port=config["port"], workers=1)
+    with GcMonitor() as monitor:
+        uvicorn.run(built.app, host="127.0.0.1", port=config["port"], workers=1)
     built.shutdown(5.0)
-    return {}
+    return {"gc": monitor.report(time.perf_counter() - started)}
 
 
 # --- logging --------------------------------------------------------------------------------

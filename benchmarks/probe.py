@@ -75,6 +75,7 @@ class GcMonitor:
 
     def __init__(self) -> None:
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.full: list[tuple[float, float]] = []  # (time.monotonic() at the end, pause s) of each gen-2 one
         self._started = 0.0
         self.active = False
 
@@ -84,7 +85,10 @@ class GcMonitor:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+            pause = time.perf_counter() - self._started
+            self.pauses[info["generation"]].append(pause)
+            if info["generation"] == 2:
+                self.full.append((time.monotonic(), pause))
 
     def __enter__(self) -> GcMonitor:
         gc.callbacks.append(self._callback)
@@ -103,6 +107,7 @@ class GcMonitor:
             "pause_total_ms": total * 1000,
             "pause_share": total / elapsed if elapsed else None,
             "gen2_max_ms": max(gen2) * 1000 if gen2 else 0.0,
+            "gen2_at": self.full,
         }
 
 

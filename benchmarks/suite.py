@@ -38,7 +38,9 @@ APP_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_sampled10"]
 # per_request also runs ours with the old redactor: the new redactor's cost next to the old one's.
 PER_REQUEST_VARIANTS = [*APP_VARIANTS, "ours_old_redactor"]
 # http also runs ours with the access lines off the OTLP path: what the OTLP copy costs, in the same run.
-HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout"]
+# And the parts of the tail latency: ours exporting each batch in one go (no GIL slices), ours
+# collecting metrics every 60 s instead of 1 s, ours with the garbage collector off.
+HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout", "ours_unsliced", "ours_metrics60s", "ours_nogc"]
 
 
 # --- running processes ----------------------------------------------------------------------
@@ -338,6 +340,7 @@ def _serve_and_load(ctx: Context, variant: str, r: int, wrk: dict) -> dict:
         cpu0, rcv0 = pid_cpu_seconds(server.pid), pid_cpu_seconds(ctx.receiver_pid)
         children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         machine_cpu = SystemCpu()
+        window_start = time.monotonic()
         run = subprocess.run(base[:1] + [f"-d{wrk['seconds']}s"] + base[1:], capture_output=True,
                              text=True, timeout=wrk["seconds"] + 60)
         children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -350,6 +353,8 @@ def _serve_and_load(ctx: Context, variant: str, r: int, wrk: dict) -> dict:
         result = parse_wrk(run.stdout)
         if not result["requests_per_s"]:
             return {"error": f"wrk failed: {run.stdout[-300:]} {run.stderr[-300:]}"}
+        result.update(_paced_window(url, wrk))
+        window_end = time.monotonic()
         window = received(before, after)
         requests = result["requests"] or 0
         result.update({
@@ -364,10 +369,41 @@ def _serve_and_load(ctx: Context, variant: str, r: int, wrk: dict) -> dict:
             "receiver_cpu_s": receiver_cpu,
             "machine": noise,
         })
+        stop_server(server)
+        if Path(out).exists() and Path(out).stat().st_size:
+            result["gc"] = _full_collections(json.loads(Path(out).read_text()).get("gc"), window_start, window_end)
         return result
     finally:
         stop_server(server)
         Path(out).unlink(missing_ok=True)
+
+
+PACED_SCRIPT = ROOT / "benchmarks" / "paced.lua"
+
+
+def _full_collections(gc_report: dict | None, start: float, end: float) -> dict | None:
+    """The server's full (gen-2) collections during the two measured windows (CLOCK_MONOTONIC
+    is the same clock in both processes): not the one ``gc.freeze()`` runs after start-up."""
+    if not gc_report:
+        return None
+    pauses = [pause for at, pause in gc_report.get("gen2_at", []) if start <= at <= end]
+    return {"gen2_in_windows": len(pauses), "gen2_max_ms": max(pauses) * 1e3 if pauses else 0.0,
+            "gen2_total_ms": sum(pauses) * 1e3}
+
+
+def _paced_window(url: str, wrk: dict) -> dict:
+    """Latency at a fixed request rate every variant sustains (benchmarks/paced.lua: each of
+    ``paced_connections`` connections pauses ``pace_ms`` after each response), so the figure is
+    not the closed loop's connections / throughput."""
+    if not wrk.get("paced_s"):
+        return {}
+    run = subprocess.run(
+        ["wrk", "-t1", f"-c{wrk['paced_connections']}", f"-d{wrk['paced_s']}s", "--latency", "-s",
+         str(PACED_SCRIPT), url], capture_output=True, text=True, timeout=wrk["paced_s"] + 60,
+        env={**os.environ, "WRK_PACE_MS": str(wrk["pace_ms"])})
+    paced = parse_wrk(run.stdout)
+    return {"paced_requests_per_s": paced["requests_per_s"], "paced_p99_ms": paced["p99_ms"],
+            "paced_p50_ms": paced["latency_ms"].get("p50"), "paced_p90_ms": paced["latency_ms"].get("p90")}
 
 
 def stop_server(server: subprocess.Popen) -> None:
@@ -385,7 +421,8 @@ def bench_http(ctx: Context) -> dict:
 
     if shutil.which("wrk") is None:
         return {"description": "over HTTP with wrk", "skipped_all": "wrk is not installed"}
-    wrk = {"threads": 1, "connections": 16, "seconds": ctx.pick(10, 1), "warmup_s": ctx.pick(2, 0)}
+    wrk = {"threads": 1, "connections": 16, "seconds": ctx.pick(10, 1), "warmup_s": ctx.pick(2, 0),
+           "paced_s": ctx.pick(8, 1), "paced_connections": 4, "pace_ms": 16}
     results = interleave(ctx, "http", HTTP_VARIANTS, ctx.rounds_for(3),
                          lambda v, r: _serve_and_load(ctx, v, r, wrk))
     throughput = section(
@@ -397,10 +434,18 @@ def bench_http(ctx: Context) -> dict:
                "spans/req, logs/req: spans and log records (the access lines) the receiver got "
                "during the window / requests served in it (export is real: batches in flight at "
                "the end of the window are not counted)",
-               "wrk, the server and the receiver share the 2 cores"])
-    p99 = stats.compare({v: e["raw"] for v, e in throughput["variants"].items()}, "p99_ms", "plain")
-    for variant, entry in throughput["variants"].items():
-        entry["p99"] = {"value": p99[variant]["value"], "ratio": p99[variant]["ratio"]}
+               "wrk, the server and the receiver share the 2 cores",
+               f"paced: then wrk -t1 -c{wrk['paced_connections']} -d{wrk['paced_s']}s with "
+               f"benchmarks/paced.lua ({wrk['pace_ms']} ms pause after each response, about "
+               f"{wrk['paced_connections'] * 1000 // wrk['pace_ms']} req/s for every variant): latency "
+               "at a fixed rate, not dominated by throughput",
+               "gen2 GCs, GC max ms: full collections in the server during the two windows and "
+               "the longest one"])
+    rounds = {v: e["raw"] for v, e in throughput["variants"].items()}
+    for key, name in (("p99_ms", "p99"), ("paced_p99_ms", "paced_p99")):
+        compared = stats.compare(rounds, key, "plain")
+        for variant, entry in throughput["variants"].items():
+            entry[name] = {"value": compared[variant]["value"], "ratio": compared[variant]["ratio"]}
     return throughput
 
 
@@ -431,7 +476,8 @@ def bench_metric_api(ctx: Context) -> dict:
                    "prom_counter", results, DESCRIPTIONS, baselines=BASELINES)
 
 
-MEMORY_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "bare", "grpc_import"]
+# ours_eager_imports: the app imports openai and httpx first, as configure() itself used to.
+MEMORY_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_eager_imports", "bare", "grpc_import"]
 
 
 def bench_memory(ctx: Context) -> dict:
@@ -544,6 +590,12 @@ EXTRA_COLUMNS: dict[str, list[tuple[str, Callable]]] = {
     "http": [
         ("p99 ms", lambda e: stats.fmt_summary(e["p99"]["value"])),
         ("p99 ratio", lambda e: stats.fmt_summary(e["p99"]["ratio"], "x")),
+        ("paced req/s", lambda e: _median_cell(e["raw"], "paced_requests_per_s", 4)),
+        ("paced p50 ms", lambda e: _median_cell(e["raw"], "paced_p50_ms")),
+        ("paced p99 ms", lambda e: stats.fmt_summary(e["paced_p99"]["value"]) if e.get("paced_p99") else "-"),
+        ("paced p99 ratio", lambda e: stats.fmt_summary(e["paced_p99"]["ratio"], "x") if e.get("paced_p99") else "-"),
+        ("gen2 GCs", lambda e: _median_cell(e["raw"], "gc.gen2_in_windows")),
+        ("GC max ms", lambda e: _median_cell(e["raw"], "gc.gen2_max_ms")),
         ("cpu µs/req", lambda e: _median_cell(e["raw"], "server_cpu_us_per_request")),
         ("spans/req", lambda e: _median_cell(e["raw"], "spans_per_request_in_window")),
         ("logs/req", lambda e: _median_cell(e["raw"], "logs_per_request_in_window")),

@@ -49,7 +49,10 @@ class VitalystDistro(BaseDistro):
             _log.debug("Not loading instrumentor %s: %s", entry_point.name,
                        REPLACED_INSTRUMENTORS[entry_point.name])
             return
-        super().load_instrumentor(entry_point, **kwargs)
+        from vitalyst_otel.lazy_instrumentors import activate_on_import
+
+        parent = super().load_instrumentor
+        activate_on_import(entry_point, lambda: parent(entry_point, **kwargs))
 
 
 def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
@@ -77,11 +80,11 @@ def launcher_conflicts(distro_loaded: bool, configurator_loaded: bool,
 def check_launcher_selection() -> None:
     """``opentelemetry_pre_instrument`` entry point: runs after the launcher chose its distro and
     configurator, whichever they were, and warns once if the choice was not (reliably) ours."""
-    from vitalyst_otel.setup.configure import VitalystConfigurator
+    from vitalyst_otel.setup.configure import under_launcher
 
     for message in launcher_conflicts(
         VitalystDistro._instance is not None,
-        VitalystConfigurator._instance is not None,
+        under_launcher(),
         entry_point_names("opentelemetry_distro"),
         entry_point_names("opentelemetry_configurator"),
     ):

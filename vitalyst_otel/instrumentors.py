@@ -32,9 +32,12 @@ def disabled_names(environ: Mapping[str, str]) -> set[str]:
 
 
 def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
-    """Instrument the installed libraries; returns the names of the instrumentors loaded."""
+    """Instrument the installed libraries; returns the names of the instrumentors enabled (each
+    activated now, or when the app first imports its library: :mod:`vitalyst_otel.lazy_instrumentors`)."""
     from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
     from opentelemetry.util._importlib_metadata import entry_points
+
+    from vitalyst_otel.lazy_instrumentors import activate_on_import
 
     disabled = disabled_names(environ)
     if "*" in disabled:
@@ -49,7 +52,8 @@ def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
             if conflict:
                 _log.debug("Not instrumenting %s: %s", entry_point.name, conflict)
                 continue
-            entry_point.load()().instrument(skip_dep_check=True)
+            activate_on_import(entry_point, lambda entry_point=entry_point:
+                               entry_point.load()().instrument(skip_dep_check=True))
             loaded.append(entry_point.name)
         except ModuleNotFoundError:  # the instrumented library is not installed
             continue

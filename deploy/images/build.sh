@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the images of deploy/images with BuildKit (docker buildx, tools/docker/build.sh) on the
-# local daemon. Usage:
+# Build the images of deploy/images with BuildKit (tools/docker/buildkit-build.sh: the buildx
+# plugin, or Debian's docker CLI, which has BuildKit built in) on the local daemon. Usage:
 #   deploy/images/build.sh [--tag TAG] [--base IMAGE] [NAME ...]
 # NAME is a directory of deploy/images (default: all of them). TAG defaults to "local", BASE to
 # the local debootstrap image (deploy/images/build-base.sh); a release build passes the upstream
@@ -100,7 +100,7 @@ for name in "${names[@]}"; do
   [ -s "$ca" ] && args+=(--secret "id=ca,src=$ca")
   log "building $image"
   start=$SECONDS
-  docker buildx build --quiet "${args[@]}" --tag "$image" "$ctx" >/dev/null
+  "$root/tools/docker/buildkit-build.sh" --quiet "${args[@]}" --tag "$image" "$ctx" >/dev/null
   log "built $image in $((SECONDS - start)) s"
   printf '%s\n' "$image"
 done

@@ -2,11 +2,14 @@
 # Build the Docker CLI plugins the deployment tests need, from the Go modules pinned here, and
 # link them where the docker CLI finds them (${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins/):
 #   compose/  docker compose v2 (github.com/docker/compose/v2: `compose up --wait`, and the
-#             compose-go loader behind `compose config`)
-#   buildx/   docker buildx (github.com/docker/buildx: BuildKit builds with --secret, so pip in an
-#             image build gets the host's CA bundle without it landing in a layer)
+#             compose-go loader behind `compose config`), always;
+#   buildx/   docker buildx (github.com/docker/buildx), only when asked for (`build.sh buildx`):
+#             the image builds need BuildKit for --secret, and Debian 12's docker CLI (docker.io
+#             20.10) has it built in (tools/docker/buildkit-build.sh uses either), so a machine
+#             with docker.io does not need buildx.
 # Two modules, not one: their dependency graphs (moby/buildkit) do not agree. Binaries are
-# cached outside the work tree by tools/lib/build-go-tool.sh (about 15 min the first time here).
+# cached outside the work tree by tools/lib/build-go-tool.sh.
+# usage: build.sh [compose] [buildx]   (default: compose)
 # stdout gets one line per plugin: "<name> <path>".
 set -euo pipefail
 
@@ -25,5 +28,11 @@ plugin() {  # module-dir package version-variable module
   printf '%s %s\n' "$1" "$binary"
 }
 
-plugin compose github.com/docker/compose/v2/cmd github.com/docker/compose/v2/internal.Version github.com/docker/compose/v2
-plugin buildx github.com/docker/buildx/cmd/buildx github.com/docker/buildx/version.Version github.com/docker/buildx
+[ $# -gt 0 ] || set -- compose
+for name in "$@"; do
+  case "$name" in
+    compose) plugin compose github.com/docker/compose/v2/cmd github.com/docker/compose/v2/internal.Version github.com/docker/compose/v2 ;;
+    buildx) plugin buildx github.com/docker/buildx/cmd/buildx github.com/docker/buildx/version.Version github.com/docker/buildx ;;
+    *) printf 'tools/docker/build.sh: unknown plugin %s (compose, buildx)\n' "$name" >&2; exit 2 ;;
+  esac
+done

@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from vitalyst_otel.config import OtlpSettings
 from vitalyst_otel.export import protobuf
+from vitalyst_otel.export.gil_slices import yielding
 from vitalyst_otel.export.http import OtlpHttpSender
 from vitalyst_otel.export.protobuf.fields import take_repairs
 from vitalyst_otel.export.status import ExportStatus
@@ -61,7 +62,7 @@ class _Exporting:
             return True
         take_repairs()
         try:
-            body = encode(batch)
+            body = encode(yielding(batch) if isinstance(batch, Sequence) else batch)
         except Exception:  # noqa: BLE001 - one bad item: find it, send the others
             body = self._encode_each(encode, batch)
             if body is None:

@@ -7,6 +7,7 @@ import time
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from vitalyst_otel.export.gil_slices import yielding
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.spans import clean_span
 
@@ -23,7 +24,7 @@ class RedactingSpanExporter(SpanExporter):
         return clean_span(self.redactor, span)
 
     def export(self, spans):
-        return self.inner.export([self._clean(span) for span in spans])
+        return self.inner.export([self._clean(span) for span in yielding(spans)])
 
     def shutdown(self):
         return self.inner.shutdown()

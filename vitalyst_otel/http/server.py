@@ -2,10 +2,11 @@
 request, built for a small per-request cost.
 
 Per request: one header scan, one span (no ``receive``/``send`` child spans), one histogram
-record and two up-down-counter adds whose attribute dictionaries are cached per
-(method, route, status, ...) so the same objects are reused request after request. Requests
-matching the excluded patterns (health, readiness, metrics by default) get nothing. The route
-template (``/nodes/{node_id}``), never the raw path, is what metrics see.
+record through an attribute set bound once per (method, route, status, ...) (see
+:mod:`vitalyst_otel.http.bound_histogram`), and two integer updates for the active-requests
+count, reported at collection time. Requests matching the excluded patterns (health,
+readiness, metrics by default) get nothing. The route template (``/nodes/{node_id}``), never
+the raw path, is what metrics see.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from vitalyst_otel.errors import error_type
+from vitalyst_otel.http.bound_histogram import BoundAttributes, BoundRecorder
 from vitalyst_otel.http.exclusions import is_excluded, path_anchored_only
 from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
@@ -31,6 +33,7 @@ KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH
 # Semantic-convention advisory boundaries for http.server.request.duration, in seconds.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _CACHE_LIMIT = 4096
+_HOST_CACHE_LIMIT = 256
 _PROPAGATION_HEADERS = (b"traceparent", b"tracestate", b"baggage", b"b3", b"x-b3-traceid", b"uber-trace-id")
 SCOPE_KEY = "vitalyst_otel.span"
 
@@ -62,6 +65,7 @@ class HttpServerTelemetry:
         self.duration = meter.create_histogram(
             "http.server.request.duration", unit="s", description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS))
+        self._duration_recorder = BoundRecorder(self.duration)
         # Counted here and reported at each collection: two dictionary updates per request instead
         # of two SDK measurements (attribute validation, hashing, a lock each).
         self.in_flight: dict[tuple, list] = {}
@@ -77,8 +81,20 @@ class HttpServerTelemetry:
         self.on_started = on_started
         self.on_stopping = on_stopping
         self.hasher = hasher if hasher is not None and getattr(hasher, "enabled", False) else None
-        self._duration_attrs: dict[tuple, dict] = {}
+        self._duration_sets: dict[tuple, BoundAttributes] = {}
+        self._hosts: dict[bytes, tuple[str, int | None]] = {}
         self.routes = RouteTemplates()
+
+    def server_address(self, host: bytes) -> tuple[str, int | None]:
+        """``server.address`` and ``server.port`` from a Host header (``[::1]:8000``), cached per value."""
+        parsed = self._hosts.get(host)
+        if parsed is None:
+            text = host.decode("latin-1")
+            address, _, port = text.rpartition(":") if text.rfind(":") > text.rfind("]") else (text, "", "")
+            parsed = (address or text, int(port) if port.isdigit() else None)
+            if len(self._hosts) < _HOST_CACHE_LIMIT and len(host) <= 256:
+                self._hosts[host] = parsed
+        return parsed
 
     def active_counter(self, method: str, scheme: str) -> list:
         """The one-element list holding the in-flight count of (method, scheme)."""
@@ -94,11 +110,12 @@ class HttpServerTelemetry:
         return [Observation(counter[0], {"http.request.method": method, "url.scheme": scheme})
                 for (method, scheme), counter in list(self.in_flight.items())]
 
-    def duration_attributes(self, method: str, scheme: str, route: str | None, status: int,
-                            version: str | None, error: str | None) -> dict:
+    def duration_set(self, method: str, scheme: str, route: str | None, status: int,
+                     version: str | None, error: str | None) -> BoundAttributes:
+        """The duration histogram bound to this request's attribute set (cached per set)."""
         key = (method, scheme, route, status, version, error)
-        attrs = self._duration_attrs.get(key)
-        if attrs is None:
+        bound = self._duration_sets.get(key)
+        if bound is None:
             attrs = {"http.request.method": method, "url.scheme": scheme}
             if status:
                 attrs["http.response.status_code"] = status
@@ -108,9 +125,10 @@ class HttpServerTelemetry:
                 attrs["network.protocol.version"] = version
             if error is not None:
                 attrs["error.type"] = error
-            if len(self._duration_attrs) < _CACHE_LIMIT:
-                self._duration_attrs[key] = attrs
-        return attrs
+            bound = self._duration_recorder.bind(attrs)
+            if len(self._duration_sets) < _CACHE_LIMIT:
+                self._duration_sets[key] = bound
+        return bound
 
 
 class ServerTelemetryMiddleware:
@@ -179,11 +197,10 @@ class ServerTelemetryMiddleware:
         if query:
             attributes["url.query"] = telemetry.redactor.query(query.decode("latin-1"))
         if host is not None:
-            host_text = host.decode("latin-1")
-            address, _, port = host_text.rpartition(":") if host_text.rfind(":") > host_text.rfind("]") else (host_text, "", "")
-            attributes["server.address"] = address or host_text
-            if port.isdigit():
-                attributes["server.port"] = int(port)
+            address, port = telemetry.server_address(host)
+            attributes["server.address"] = address
+            if port is not None:
+                attributes["server.port"] = port
         elif scope.get("server"):
             attributes["server.address"] = scope["server"][0]
             if scope["server"][1] is not None:
@@ -244,20 +261,18 @@ class ServerTelemetryMiddleware:
             if failure is None and (status >= 500 or not status):
                 failure = str(status) if status else "incomplete_response"
             if span.is_recording():
-                final = {}
+                # One set_attribute per key: for two or three values cheaper than set_attributes,
+                # which checks the dict against the Sequence and Mapping ABCs first.
                 if route is not None:
                     span.update_name(f"{method} {route}" if method != "_OTHER" else f"HTTP {route}")
-                    final["http.route"] = route
+                    span.set_attribute("http.route", route)
                 if status:
-                    final["http.response.status_code"] = status
+                    span.set_attribute("http.response.status_code", status)
                 if failure is not None:
-                    final["error.type"] = failure
+                    span.set_attribute("error.type", failure)
                     span.set_status(Status(StatusCode.ERROR))
-                span.set_attributes(final)
             # Recorded while the span is current, so the measurement can carry it as an exemplar.
-            telemetry.duration.record(
-                perf_counter() - start,
-                telemetry.duration_attributes(method, scheme, route, status, version, failure))
+            telemetry.duration_set(method, scheme, route, status, version, failure).record(perf_counter() - start)
             in_flight[0] -= 1
             span.end()
             current_request.reset(facts_token)

@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from opentelemetry.sdk._configuration import _BaseConfigurator
-
 from vitalyst_otel import shutdown_signals
 from vitalyst_otel.config import Settings
 from vitalyst_otel.redaction import Redactor
@@ -131,13 +129,20 @@ def _configure(overrides: dict[str, Any], capture=None) -> Telemetry:
                            on_stopping=lambda: _flush_current(settings.shutdown_timeout / 1000)),
         fallback=(None, None))
     loaded = run("instrumentors", "library instrumentation",
-                 lambda: steps.instrumentors(VitalystConfigurator._instance is not None, capture), fallback=[])
+                 lambda: steps.instrumentors(under_launcher(), capture), fallback=[])
     parts.log_queue = pipeline.queue if pipeline is not None else None
     parts.exporters = factory.built
     handle = Telemetry(settings, tracer_provider=tracer_provider, meter_provider=meter_provider,
                        logger_provider=pipeline.provider if pipeline is not None else None,
                        statuses=factory.statuses, failed_steps=run.failed, instrumentors=loaded, _parts=parts)
     return handle
+
+
+def under_launcher() -> bool:
+    """Whether ``opentelemetry-instrument`` ran our configurator in this process (read without
+    making the class, which imports the SDK's auto-configuration)."""
+    made = globals().get("VitalystConfigurator")
+    return made is not None and made._instance is not None
 
 
 def _flush_current(timeout: float) -> None:
@@ -161,8 +166,22 @@ def shutdown(timeout: float | None = None) -> bool:
     return True if handle is None else handle.shutdown(timeout)
 
 
-class VitalystConfigurator(_BaseConfigurator):
-    """``opentelemetry_configurator`` entry point: the launcher's way into :func:`configure`."""
+def _launcher_configurator() -> type:
+    """The ``opentelemetry_configurator`` entry point's class, made on first use: its base's
+    module (the SDK's auto-configuration, about 1 MiB) is needed only under the launcher."""
+    from opentelemetry.sdk._configuration import _BaseConfigurator
 
-    def _configure(self, **kwargs: Any) -> None:
-        configure()
+    class VitalystConfigurator(_BaseConfigurator):
+        """The launcher's way into :func:`configure`."""
+
+        def _configure(self, **kwargs: Any) -> None:
+            configure()
+
+    return VitalystConfigurator
+
+
+def __getattr__(name: str):
+    if name == "VitalystConfigurator":
+        made = globals().setdefault("VitalystConfigurator", _launcher_configurator())
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

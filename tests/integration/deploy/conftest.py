@@ -20,8 +20,9 @@ def docker_daemon() -> None:
                             timeout=900)
     require(result.returncode == 0, f"no Docker daemon: {result.stderr.strip()[-500:]}")
     docker_compose()
-    buildx = subprocess.run(["docker", "buildx", "version"], capture_output=True, timeout=30)
-    require(buildx.returncode == 0, "the docker buildx plugin is missing (make tools, or tools/docker/build.sh)")
+    buildkit = subprocess.run(["bash", str(ROOT / "tools/docker/buildkit-build.sh"), "--check"], capture_output=True,
+                              text=True, timeout=30)
+    require(buildkit.returncode == 0, f"no BuildKit client: {buildkit.stderr.strip()}")
 
 
 @pytest.fixture(scope="session")

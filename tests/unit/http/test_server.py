@@ -173,3 +173,17 @@ def test_instrument_app_is_idempotent(otel_capture):
     assert vitalyst_otel.instrument_app(app) is True
     call(app, ("GET", "/items/1", None))
     assert len(server_spans(otel_capture)) == 1
+
+
+def test_host_header_gives_server_address_and_port_cached_per_value():
+    from vitalyst_otel.http.server import HttpServerTelemetry
+
+    telemetry = HttpServerTelemetry()
+    cases = {b"example.com:8443": ("example.com", 8443), b"example.com": ("example.com", None),
+             b"[::1]:8000": ("[::1]", 8000), b"[::1]": ("[::1]", None), b"host:http": ("host", None),
+             b":80": (":80", 80)}
+    for _ in range(2):  # the second round answers from the cache
+        assert {host: telemetry.server_address(host) for host in cases} == cases
+    huge = b"h" * 10_000 + b":1"
+    assert telemetry.server_address(huge) == ("h" * 10_000, 1)
+    assert huge not in telemetry._hosts
