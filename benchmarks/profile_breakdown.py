@@ -25,7 +25,7 @@ SPECIFIC: list[tuple[str, re.Pattern]] = [(name, re.compile(pattern)) for name, 
     ("span (start, attributes, end, queue)", r"(^|[ (/;])trace/__init__\.py|trace/id_generator|sampling\.py"
      r"|opentelemetry/context|context/__init__\.py|contextvars_context|propagat|span_processor\.py|span_size"
      r"|attributes/__init__\.py \((BoundedAttributes|_clean)[^;]*;(?!.*Measurement)"),
-    ("histogram record", r"metrics/_internal|Measurement"),
+    ("histogram record", r"metrics/_internal|Measurement|bound_histogram\.py"),
     ("socket write to the client (kernel)", r"_SelectorSocketTransport\.write"),
 ]]
 # Otherwise the stack belongs to the package of its leaf-most frame that one of these matches.
