@@ -121,7 +121,11 @@ try:
                                                   headers={"Content-Type": "application/json"}), timeout=10)
     out["plaintext"] = "accepted"
 except urllib.error.HTTPError as exc:
-    out["plaintext"] = f"{exc.code} {exc.read().decode(errors='replace').strip()}"
+    try:  # the server closes right after its answer: reading the body can meet a reset
+        body = exc.read().decode(errors="replace").strip()
+    except OSError:
+        body = ""
+    out["plaintext"] = f"{exc.code} {body}".strip()
 print(json.dumps(out))
 """
 
@@ -143,7 +147,10 @@ def test_each_otlp_hop_is_tls_with_the_certificates_from_secrets(project, images
     assert probe["version"] in ("TLSv1.2", "TLSv1.3"), probe
     assert probe["subject_alt_names"] == names, probe
     assert probe["untrusted"].startswith("refused"), probe
-    assert probe["plaintext"].startswith("400") and "HTTPS" in probe["plaintext"], probe
+    # Go's TLS listener answers a plaintext request with 400 ("Client sent an HTTP request to an
+    # HTTPS server"); the body may be lost to the reset that follows it.
+    assert probe["plaintext"] == "400" or "HTTPS" in probe["plaintext"], probe
+    assert probe["plaintext"].startswith("400"), probe
 
 
 def test_the_agents_published_port_takes_the_token_over_tls_only(project) -> None:
