@@ -59,7 +59,9 @@ def test_memory_limiter_refuses_and_the_collector_survives(collector_binary, tmp
 
     def sender() -> None:
         while not stop.is_set():
-            answer = post_http(f"{HOST}:{ports['http']}", "/v1/traces", payload, timeout=30)
+            # A starved machine (CI compiling beside the suite) can take long to answer 6 MiB: a
+            # client timeout would be ours, not the collector refusing wrongly.
+            answer = post_http(f"{HOST}:{ports['http']}", "/v1/traces", payload, timeout=120)
             with lock:
                 answers[answer.status] = answers.get(answer.status, 0) + 1
 
@@ -77,7 +79,7 @@ def test_memory_limiter_refuses_and_the_collector_survives(collector_binary, tmp
             time.sleep(0.05)
         stop.set()
         for thread in threads:
-            thread.join(timeout=60)
+            thread.join(timeout=150)
         refused = collector_metric(ports["metrics"], "otelcol_receiver_refused_spans")
         accepted = collector_metric(ports["metrics"], "otelcol_receiver_accepted_spans")
         assert supervisor.running().get("collector") == pid, "the collector died"
