@@ -46,7 +46,7 @@ from vitalyst_otel.export.sizes import log_record_size, truncate
 from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
-from vitalyst_otel.logs.line_output import write_line
+from vitalyst_otel.logs.line_output import passes_all, write_through
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.safe_values import INT64_MAX, INT64_MIN, has_surrogates, safe_str, sanitize
@@ -220,11 +220,10 @@ class AuditTrail:
         and filters someone added to ``vitalyst.audit`` see every record."""
         logger, handler = self.logger, self._stdout
         handlers = logger.handlers
-        if (len(handlers) == 1 and handlers[0] is handler and not logger.filters and not handler.filters
-                and handler.level <= logging.INFO and logger.isEnabledFor(logging.INFO)):
+        if (len(handlers) == 1 and handlers[0] is handler and not logger.filters and passes_all(handler, logging.INFO)
+                and logger.isEnabledFor(logging.INFO)):
             try:
-                with handler.lock:
-                    write_line(handler.stream, line)
+                write_through(handler, line)
                 return
             except Exception:  # noqa: BLE001 - the logger's path reports it as logging does
                 pass

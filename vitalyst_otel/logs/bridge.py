@@ -133,36 +133,42 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             shared = prepared(record, self.redactor)  # the console line's, redacted once
-            max_length = self.max_length
-            message = shared.message
-            if max_length is not None and len(message) > max_length:
-                message = truncate(message, max_length)
-            attributes = {}
-            for key, value in shared.extra.items():
-                if type(value) is str:
-                    if max_length is not None and len(value) > max_length:
-                        value = truncate(value, max_length)
-                elif not isinstance(value, (str, bool, int, float)):
-                    value = str(value)
-                    if max_length is not None and len(value) > max_length:
-                        value = truncate(value, max_length)
-                attributes[key] = value
-            if shared.format_error is not None:
-                attributes[FORMAT_ERROR] = shared.format_error
-            if shared.exception:
-                attributes.update(shared.exception)
+            self.queue.put(self.record_of(name, record.levelno, record.created, shared, record))
+        except Exception:  # noqa: BLE001 - telemetry must never break a log call
+            self.handleError(record)
+
+    def record_of(self, name: str, levelno: int, created: float, shared, record: logging.LogRecord | None = None
+                  ) -> BridgeRecord:
+        """The OTLP record of a log line from its shared fields; ``record`` (the stdlib's, if
+        there is one) gives an exception's code location."""
+        max_length = self.max_length
+        message = shared.message
+        if max_length is not None and len(message) > max_length:
+            message = truncate(message, max_length)
+        attributes = {}
+        for key, value in shared.extra.items():
+            if type(value) is str:
+                if max_length is not None and len(value) > max_length:
+                    value = truncate(value, max_length)
+            elif not isinstance(value, (str, bool, int, float)):
+                value = str(value)
+                if max_length is not None and len(value) > max_length:
+                    value = truncate(value, max_length)
+            attributes[key] = value
+        if shared.format_error is not None:
+            attributes[FORMAT_ERROR] = shared.format_error
+        if shared.exception:
+            attributes.update(shared.exception)
+            if record is not None:
                 attributes["code.file.path"] = record.pathname
                 attributes["code.function.name"] = record.funcName
                 attributes["code.line.number"] = record.lineno
-            if len(attributes) > self.max_attributes:
-                attributes = dict(list(attributes.items())[: self.max_attributes])
-            context = shared.context
-            number, text = _SEVERITY.get(record.levelno) or severity(record.levelno)
-            self.queue.put(BridgeRecord(
-                int(record.created * 1e9), time.time_ns(), number, text, message, attributes,
-                context.trace_id, context.span_id, context.trace_flags, self.resource, self._scope(name)))
-        except Exception:  # noqa: BLE001 - telemetry must never break a log call
-            self.handleError(record)
+        if len(attributes) > self.max_attributes:
+            attributes = dict(list(attributes.items())[: self.max_attributes])
+        context = shared.context
+        number, text = _SEVERITY.get(levelno) or severity(levelno)
+        return BridgeRecord(int(created * 1e9), time.time_ns(), number, text, message, attributes,
+                            context.trace_id, context.span_id, context.trace_flags, self.resource, self._scope(name))
 
     def flush(self) -> None:
         """Nothing to do: the export worker flushes on its own schedule and at shutdown."""

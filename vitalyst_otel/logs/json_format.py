@@ -66,10 +66,20 @@ class JsonFormatter(BaseJsonFormatter):
     def to_dict(self, record: logging.LogRecord) -> dict[str, Any]:
         redactor = self.redactor
         shared = prepared(record, redactor)  # the OTLP bridge reads the same, redacted once
+        data = self._head(record.created, record.msecs, record.levelname, record.name, shared)
+        if shared.exception:
+            data.update(shared.exception)
+        elif record.exc_text:
+            data["exception.stacktrace"] = record.exc_text if redactor is None else redactor.text(record.exc_text)
+        if record.stack_info:
+            data["stack"] = record.stack_info if redactor is None else redactor.text(record.stack_info)
+        return self._with_extra(data, shared)
+
+    def _head(self, created: float, msecs: float | None, levelname: str, name: str, shared) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "timestamp": self._clock.format(record.created, record.msecs),
-            "level": record.levelname,
-            "logger": record.name,
+            "timestamp": self._clock.format(created, msecs),
+            "level": levelname,
+            "logger": name,
             "message": shared.message,
             "service.name": self.service_name,
         }
@@ -82,12 +92,10 @@ class JsonFormatter(BaseJsonFormatter):
                 ids = (f"{context.trace_id:032x}", f"{context.span_id:016x}", f"{context.trace_flags:02x}")
                 self._ids = (context.span_id, ids)
             data["trace_id"], data["span_id"], data["trace_flags"] = ids
-        if shared.exception:
-            data.update(shared.exception)
-        elif record.exc_text:
-            data["exception.stacktrace"] = record.exc_text if redactor is None else redactor.text(record.exc_text)
-        if record.stack_info:
-            data["stack"] = record.stack_info if redactor is None else redactor.text(record.stack_info)
+        return data
+
+    @staticmethod
+    def _with_extra(data: dict[str, Any], shared) -> dict[str, Any]:
         for key, value in shared.extra.items():
             if key not in data:
                 data[key] = value
@@ -98,12 +106,20 @@ class JsonFormatter(BaseJsonFormatter):
 
     def format_line(self, record: logging.LogRecord, newline: bool = True) -> bytes:
         """The line as UTF-8 bytes with its newline: what :class:`JsonLineHandler` writes."""
-        data = self.to_dict(record)
-        option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
-        try:
-            return one_line(orjson.dumps(data, default=_fallback, option=option))
-        except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
-            return one_line(orjson.dumps(repaired_fields(data), option=option))
+        return _encoded(self.to_dict(record), newline)
+
+    def prepared_line(self, created: float, levelname: str, name: str, shared) -> bytes:
+        """The line, with its newline, of a record that was never made: its time, level name,
+        logger and shared fields (no exception, no stack), as :meth:`format_line` writes it."""
+        return _encoded(self._with_extra(self._head(created, None, levelname, name, shared), shared), True)
+
+
+def _encoded(data: dict[str, Any], newline: bool) -> bytes:
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE if newline else orjson.OPT_NON_STR_KEYS
+    try:
+        return one_line(orjson.dumps(data, default=_fallback, option=option))
+    except Exception:  # noqa: BLE001 - text orjson refuses (a lone surrogate), an object it cannot take
+        return one_line(orjson.dumps(repaired_fields(data), option=option))
 
 
 class JsonLineHandler(logging.StreamHandler):

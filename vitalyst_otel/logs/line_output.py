@@ -16,3 +16,15 @@ def write_line(stream: Any, line: bytes) -> None:
     stream.flush()  # whatever the text layer still holds goes first
     buffer.write(line)
     buffer.flush()
+
+
+def passes_all(handler: Any, levelno: int) -> bool:
+    """``handler`` would emit a record of ``levelno`` as it is: its level lets it, no filters."""
+    return not handler.filters and handler.level <= levelno
+
+
+def write_through(handler: Any, line: bytes) -> None:
+    """``line`` written to a stream handler's stream under its lock, as its ``handle`` would,
+    without a ``LogRecord``: for a writer that is the only listener of its logger."""
+    with handler.lock:
+        write_line(handler.stream, line)

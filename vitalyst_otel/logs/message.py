@@ -21,6 +21,20 @@ def message_of(record: logging.LogRecord) -> tuple[str, str | None]:
     try:
         return record.getMessage(), None
     except Exception as exc:  # noqa: BLE001 - whatever a format or an argument's __str__ raises
-        template, _ = safe_str(record.msg)
-        detail, _ = safe_str(exc)
-        return template, f"{type(exc).__name__}: {detail}"[:_MAX_ERROR]
+        return _failed(record.msg, exc)
+
+
+def message_from(msg: object, args: tuple) -> tuple[str, str | None]:
+    """:func:`message_of` for a template and its arguments that are not (yet) a record: the
+    message ``LogRecord.getMessage`` would make of them."""
+    try:
+        message = str(msg)
+        return (message % args if args else message), None
+    except Exception as exc:  # noqa: BLE001
+        return _failed(msg, exc)
+
+
+def _failed(msg: object, exc: Exception) -> tuple[str, str]:
+    template, _ = safe_str(msg)
+    detail, _ = safe_str(exc)
+    return template, f"{type(exc).__name__}: {detail}"[:_MAX_ERROR]

@@ -119,14 +119,19 @@ def prepared(record: logging.LogRecord, redactor: Redactor | None) -> Prepared:
     return done
 
 
-def prepare_access_line(record: logging.LogRecord, redactor: Redactor, extra: dict[str, Any]) -> Prepared:
+def access_prepared(message: str, format_error: str | None, extra: dict[str, Any], redactor: Redactor,
+                    msg: Any = None, args: Any = None, size: int = 0) -> Prepared:
     """The access line's shared fields, from what the access filter has just redacted: its
-    ``extra`` (the record's only extra fields) and a message made of them. Every output takes
+    ``extra`` (the line's only extra fields) and the message made of them. Every output takes
     these as they are, so nothing on the access line is redacted twice or looked for again."""
+    return Prepared(message, format_error, extra, _NO_FIELDS, current_span_context(), redactor, msg, args, size)
+
+
+def prepare_access_line(record: logging.LogRecord, redactor: Redactor, extra: dict[str, Any]) -> Prepared:
+    """:func:`access_prepared` for an access record, kept on it for its handlers."""
     message, format_error = message_of(record)
     fields = record.__dict__
     fields.pop(ATTRIBUTE, None)
-    done = Prepared(message, format_error, extra, _NO_FIELDS, current_span_context(), redactor, record.msg,
-                    record.args, len(fields) + 1)
+    done = access_prepared(message, format_error, extra, redactor, record.msg, record.args, len(fields) + 1)
     fields[ATTRIBUTE] = done
     return done

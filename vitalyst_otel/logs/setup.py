@@ -7,7 +7,8 @@
 - Server loggers (uvicorn, gunicorn, hypercorn) lose their own handlers and propagate to the root
   logger, so their lines come out in the same JSON shape; uvicorn's access log lines get
   structured fields, a redacted query string, and are dropped for excluded paths (health,
-  metrics).
+  metrics); while only our handlers listen, they are written without a ``LogRecord``
+  (:mod:`vitalyst_otel.logs.access_line`).
 - ``logging.config.dictConfig``/``fileConfig`` are wrapped once: after the original runs (uvicorn
   calls it at start-up), the handlers and server loggers are put back as they were.
 """
@@ -17,67 +18,21 @@ from __future__ import annotations
 import logging
 import logging.config
 import logging.handlers
-import re
 import sys
 from dataclasses import dataclass, field
 
 from vitalyst_otel.config import Settings
 from vitalyst_otel.http.access_log import ACCESS_LOGGERS, route_access_lines
-from vitalyst_otel.http.request_context import EXCLUDED, current_request
+from vitalyst_otel.logs import access_line
+from vitalyst_otel.logs.access_filter import AccessLogFilter
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.logs.json_format import JsonFormatter, JsonLineHandler, TextFormatter
-from vitalyst_otel.logs.prepared import PLAIN_RECORD_SIZE, prepare_access_line
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.records import guard_error_report
 
 TAG = "_vitalyst_otel"
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn", "gunicorn.error",
                   "gunicorn.access", "hypercorn.error", "hypercorn.access")
-
-
-class AccessLogFilter(logging.Filter):
-    """Reshapes uvicorn's access record: structured fields, credentials out of the query, no
-    lines for excluded paths (or none at all when the access log is off)."""
-
-    def __init__(self, excluded: re.Pattern | None, redactor: Redactor, enabled: bool = True, hasher=None):
-        super().__init__()
-        self.excluded = excluded
-        self.redactor = redactor
-        self.enabled = enabled
-        self.hasher = hasher
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.enabled:
-            return False
-        args = record.args
-        if not (isinstance(args, tuple) and len(args) == 5):
-            return True
-        client, method, full_path, version, status = args
-        path, _, query = str(full_path).partition("?")
-        facts = current_request.get()  # the access line is written inside the request's context
-        if facts is EXCLUDED:
-            return False
-        # The middleware has decided already for a request it saw; the patterns are for the rest.
-        if facts is None and self.excluded is not None and self.excluded.search(path):
-            return False
-        fields = record.__dict__
-        plain = len(fields) == PLAIN_RECORD_SIZE and not record.exc_info  # nobody added fields before us
-        if self.hasher is not None and self.hasher.enabled and client:
-            client = self.hasher(str(client).rsplit(":", 1)[0])
-        path = self.redactor.path(path)  # an absolute-form target carries user:password@
-        extra = {"http.request.method": method, "url.path": path, "http.response.status_code": status,
-                 "network.protocol.version": version}
-        if query:
-            query = self.redactor.query(query)
-            extra["url.query"] = query
-        route = facts.current_route() if facts is not None else None
-        if route is not None:
-            extra["http.route"] = route
-        record.args = (client, method, f"{path}?{query}" if query else path, version, status)
-        fields.update(extra)
-        if plain:
-            prepare_access_line(record, self.redactor, extra)
-        return True
 
 
 @dataclass
@@ -115,7 +70,9 @@ class LoggingSetup:
             logger = logging.getLogger(name)
             for existing in [f for f in logger.filters if isinstance(f, AccessLogFilter)]:
                 logger.removeFilter(existing)
-            logger.addFilter(AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher))
+            access_filter = AccessLogFilter(excluded, self.redactor, self.settings.access_log, self.hasher)
+            logger.addFilter(access_filter)
+            access_line.install(logger, access_filter, TAG)
 
     def activate(self) -> None:
         """Apply now, and again after every ``dictConfig``/``fileConfig``."""
