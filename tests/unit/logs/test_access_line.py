@@ -16,18 +16,20 @@ import textwrap
 
 import pytest
 
-SCRIPT = textwrap.dedent("""
-    import io, json, logging, sys
+# Every script: stdout captured as bytes, and the names of the records logging makes.
+PREAMBLE = textwrap.dedent("""
+    import io, json, logging, logging.config, os, sys
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     real_stdout, sys.stdout = sys.stdout, stdout
-
     made = []
     make_record = logging.Logger.makeRecord
     def counting(self, name, *args, **kwargs):
         made.append(name)
         return make_record(self, name, *args, **kwargs)
     logging.Logger.makeRecord = counting
+""")
 
+SCRIPT = PREAMBLE + textwrap.dedent("""
     from google.protobuf.json_format import MessageToDict
     from opentelemetry import trace
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -40,7 +42,7 @@ SCRIPT = textwrap.dedent("""
     FORMAT = '%s - "%s %s HTTP/%s" %d'
     REQUESTS = [
         # (facts, inside a span, the five arguments)
-        ("route", True, ("10.0.0.1:5000", "GET", "/nodes/7?token=abc&limit=2", "1.1", 200)),
+        ("route", True, ("10.0.0.1:5000", "GET", "/nodes/7?token=tokvalue1&limit=2", "1.1", 200)),
         ("none", True, ("10.0.0.2:5001", "POST", "/search?q=a%20b&password=p&api_key=k", "1.1", 201)),
         ("none", True, ("10.0.0.3:5002", "GET", "/health/live", "1.1", 200)),
         ("excluded", True, ("10.0.0.4:5003", "GET", "/internal/ping", "1.1", 200)),
@@ -106,16 +108,17 @@ CASES = {
     "short records and an excluded pattern": {"VITALYST_RECORD_MAX_LENGTH": "64",
                                               "OTEL_PYTHON_EXCLUDED_URLS": "^/reset/"},
 }
-SECRETS = ("abc", "hunter2", "password=p", "api_key=k", "id_token=t", "ana:")
+SECRETS = ("tokvalue1", "hunter2", "password=p", "api_key=k", "id_token=t", "ana:")
 
 
-def run(env: dict) -> list:
+def run(script: str, env: dict) -> tuple[object, str]:
+    """``script`` in a fresh process; its last stdout line, decoded, and all it wrote."""
     environment = {**os.environ, "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none",
                    "OTEL_LOGS_EXPORTER": "none", "VITALYST_RUNTIME_METRICS": "false", **env}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environment,
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment,
                             timeout=120)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
+    return json.loads(result.stdout.splitlines()[-1]), result.stdout + result.stderr
 
 
 def without_times(pair_side: dict) -> dict:
@@ -127,7 +130,7 @@ def without_times(pair_side: dict) -> dict:
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request):
-    return request.param, run(CASES[request.param])
+    return request.param, run(SCRIPT, CASES[request.param])[0]
 
 
 def test_the_direct_line_equals_the_logging_path_field_by_field(case):
@@ -181,3 +184,109 @@ def test_the_cases_cover_what_they_name(case):
         (long_path,) = [a["value"]["stringValue"] for r in records for a in r["attributes"]
                         if a["key"] == "url.path" and a["value"]["stringValue"].startswith("/xxx")]
         assert len(long_path) < 100 and "truncated" in long_path
+
+
+LISTENER_SCRIPT = PREAMBLE + textwrap.dedent("""
+    handled, filtered = [], []
+    class Collect(logging.Handler):
+        def emit(self, record):
+            handled.append({"message": record.getMessage(), "function": record.funcName,
+                            "query": record.__dict__.get("url.query")})
+    class Count(logging.Filter):
+        def filter(self, record):
+            filtered.append(record.name)  # a filter before ours sees the line as uvicorn wrote it
+            return True
+    def add_field(record):
+        record.password = "s3cret"
+        return record
+    root, access = logging.getLogger(), logging.getLogger("uvicorn.access")
+    #BEFORE
+    from vitalyst_otel.testing import capture_telemetry
+    capture = capture_telemetry(service_name="svc")
+    #AFTER
+
+    def serve_one(i):
+        access.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:1", "GET", f"/x/{i}?token=t{i}", "1.1", 200)
+    for i in range(5):
+        serve_one(i)
+    lines = [json.loads(line) for line in stdout.buffer.getvalue().decode().splitlines()]
+    records = [getattr(r, "log_record", r) for r in capture.log_exporter.get_finished_logs()]
+    real_stdout.write(json.dumps({
+        "handled": handled, "filtered": filtered, "made": made.count("uvicorn.access"),
+        "lines": [line for line in lines if line.get("logger") == "uvicorn.access"],
+        "bodies": [r.body for r in records if r.instrumentation_scope.name == "uvicorn.access"],
+        "attributes": [dict(r.attributes) for r in records if r.instrumentation_scope.name == "uvicorn.access"]}) + "\\n")
+""")
+
+COLLECT = "root.addHandler(Collect())"
+LISTENERS = {
+    # scenario: (code before configure(), code after, who listens: "handler", "filter" or None)
+    "a root handler added after configure": ("", COLLECT, "handler"),
+    "a root handler added before configure": (COLLECT, "", "handler"),
+    "a handler on uvicorn.access": ("", "access.addHandler(Collect())", "handler"),
+    "a handler on the uvicorn logger": ("", "logging.getLogger('uvicorn').addHandler(Collect())", "handler"),
+    "a filter on uvicorn.access after configure": ("", "access.addFilter(Count())", "filter"),
+    "a filter on uvicorn.access before configure": ("access.addFilter(Count())", "", "filter"),
+    "a filter on our console handler": (
+        "", "[h.addFilter(Count()) for h in root.handlers if type(h).__name__ == 'JsonLineHandler']", "filter"),
+    "dictConfig: a root handler and an access filter": ("", textwrap.dedent('''
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
+                                   "handlers": {"mem": {"()": Collect}}, "filters": {"count": {"()": Count}},
+                                   "loggers": {"uvicorn.access": {"filters": ["count"]}},
+                                   "root": {"handlers": ["mem"], "level": "INFO"}})'''),
+                                                        "both"),
+    "uvicorn's own dictConfig": ("", "from uvicorn.config import LOGGING_CONFIG; logging.config.dictConfig(LOGGING_CONFIG)",
+                                 None),
+    "a handler added and removed again": ("", "h = Collect(); root.addHandler(h); root.removeHandler(h)", None),
+    "a record factory adding a field": (
+        "", "old = logging.getLogRecordFactory(); logging.setLogRecordFactory("
+            "lambda *a, **k: add_field(old(*a, **k)))", "field"),
+}
+
+
+@pytest.mark.parametrize("scenario", list(LISTENERS))
+def test_every_listener_besides_ours_gets_every_access_line(scenario):
+    before, after, listener = LISTENERS[scenario]
+    seen, output = run(LISTENER_SCRIPT.replace("#BEFORE", before).replace("#AFTER", after), {})
+    messages = [f'1.2.3.4:1 - "GET /x/{i}?token=[REDACTED] HTTP/1.1" 200' for i in range(5)]
+    # our outputs are whole either way
+    assert [line["message"] for line in seen["lines"]] == messages == seen["bodies"]
+    assert all(line["url.query"] == "token=[REDACTED]" for line in seen["lines"])
+    assert seen["made"] == (0 if listener is None else 5)  # the direct path only while nobody else listens
+    if listener in ("handler", "both"):
+        assert seen["handled"] == [{"message": m, "function": "serve_one", "query": "token=[REDACTED]"}
+                                   for m in messages]
+    if listener in ("filter", "both"):
+        assert seen["filtered"] == ["uvicorn.access"] * 5
+    if listener == "field":
+        assert all(line["password"] == "[REDACTED]" for line in seen["lines"])
+        assert all(attributes["password"] == "[REDACTED]" for attributes in seen["attributes"])
+    assert "s3cret" not in output and "token=t" not in output
+
+
+BOUNDED_SCRIPT = PREAMBLE + textwrap.dedent("""
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepts connections, never answers: the export worker waits
+    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    import vitalyst_otel
+    handle = vitalyst_otel.configure(service_name="svc")
+    queue = handle._parts.log_queue
+    access, most = logging.getLogger("uvicorn.access"), 0
+    for i in range(2000):
+        access.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:1", "GET", f"/x/{i}/" + "p" * 2000, "1.1", 200)
+        most = max(most, queue.queued_bytes)
+    lines = stdout.buffer.getvalue().count(b'"logger":"uvicorn.access"')
+    handle.shutdown(1.0)
+    real_stdout.write(json.dumps({"most": most, "max_bytes": queue.max_bytes, "dropped": queue.dropped,
+                                     "made": made.count("uvicorn.access"), "lines": lines}) + "\\n")
+""")
+
+
+def test_direct_access_records_go_through_the_byte_bounded_queue():
+    seen, _ = run(BOUNDED_SCRIPT, {"OTEL_LOGS_EXPORTER": "otlp", "VITALYST_EXPORT_QUEUE_MAX_BYTES": "256KiB",
+                                   "OTEL_EXPORTER_OTLP_TIMEOUT": "5000"})
+    assert seen["made"] == 0 and seen["lines"] == 2000  # the direct path wrote every JSON line
+    assert seen["max_bytes"] == 256 * 1024 and 0 < seen["most"] <= seen["max_bytes"]
+    assert seen["dropped"] > 0  # 2000 records of ~2 KB do not fit: refused, not queued
