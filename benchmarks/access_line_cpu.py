@@ -23,8 +23,7 @@ import statistics
 import sys
 import time
 
-FORMAT = '%s - "%s %s HTTP/%s" %d'
-ARGS = ("127.0.0.1:50000", "GET", "/items/7?q=widget", "1.1", 200)
+from benchmarks.log_variants import ACCESS_ARGS, ACCESS_FORMAT
 
 
 def _setup():
@@ -57,7 +56,7 @@ def run(lines: int, blocks: int) -> dict:
                 for name, write in ways.items():
                     thread, process = time.thread_time(), time.process_time()
                     for _ in range(lines):
-                        write(FORMAT, *ARGS)
+                        write(ACCESS_FORMAT, *ACCESS_ARGS)
                     handle.force_flush(10.0)
                     if block >= 2:
                         samples[name].append(((time.thread_time() - thread) / lines * 1e6,

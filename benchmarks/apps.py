@@ -165,6 +165,17 @@ def build_ours_access_stdout() -> Built:
     return _ours(VITALYST_ACCESS_LOG_OTLP="false")
 
 
+def build_ours_access_logging() -> Built:
+    """ours with a pass-through filter on ``uvicorn.access``, as a user's filter would be: every
+    access line takes the logging path (``findCaller``, ``makeRecord``, the handlers), as before the
+    direct one (vitalyst_otel/logs/access_line.py); its baseline in the same run."""
+    import logging
+
+    built = _ours()
+    logging.getLogger("uvicorn.access").addFilter(lambda record: True)
+    return built
+
+
 def build_ours_metrics60s() -> Built:
     """ours collecting and exporting metrics every 60 s (the SDK default) instead of the suite's 1 s:
     what metric collection adds to the served latency."""
@@ -208,6 +219,7 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "ours_sampled10": build_ours_sampled10,
     "ours_old_redactor": build_ours_old_redactor,
     "ours_access_stdout": build_ours_access_stdout,
+    "ours_access_logging": build_ours_access_logging,
     "ours_unsliced": build_ours_unsliced,
     "ours_eager_imports": build_ours_eager_imports,
     "ours_metrics60s": build_ours_metrics60s,
@@ -227,6 +239,7 @@ DESCRIPTIONS = {
     "ours": "vitalyst_otel.configure(app=app), defaults, traces+metrics+logs over OTLP/HTTP",
     "ours_sampled10": "ours with OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG=0.1",
     "ours_access_stdout": "ours with VITALYST_ACCESS_LOG_OTLP=false (access lines on stdout only)",
+    "ours_access_logging": "ours with a pass-through filter on uvicorn.access: access lines through logging, as before",
     "ours_metrics60s": "ours with OTEL_METRIC_EXPORT_INTERVAL=60000 (the suite sets 1000 for every variant)",
     "ours_nogc": "ours with gc.disable() after set-up: the upper bound of GC's share of the latency",
     "ours_eager_imports": "ours in an app that imports openai and httpx first (configure() before lazy instrumentors)",

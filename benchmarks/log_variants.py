@@ -140,17 +140,30 @@ def ours_configure(sinks: Sinks):
                    otlp=True)
 
 
+ACCESS_FORMAT = '%s - "%s %s HTTP/%s" %d'
+ACCESS_ARGS = ("127.0.0.1:50000", "GET", "/items/7?q=widget", "1.1", 200)
+
+
 def ours_access_line(sinks: Sinks):
     """One access line as uvicorn writes it (logger ``uvicorn.access``, its format and five
-    arguments, a query string) through configure()'s access filter, JSON line and OTLP record."""
+    arguments, a query string) through configure()'s access filter, JSON line and OTLP record:
+    the direct path (vitalyst_otel/logs/access_line.py)."""
     handle = _configured(sinks)
     logger = logging.getLogger("uvicorn.access")
     logger.setLevel(logging.INFO)
 
     def one() -> None:
-        logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50000", "GET", "/items/7?q=widget", "1.1", 200)
+        logger.info(ACCESS_FORMAT, *ACCESS_ARGS)
 
     return Recorder(one, flush=lambda: handle.force_flush(10.0), stop=lambda: handle.shutdown(10.0), otlp=True)
+
+
+def ours_access_line_logging(sinks: Sinks):
+    """ours_access_line with a pass-through filter on ``uvicorn.access`` (as a user's would be):
+    the line through logging, the path every access line took before the direct one."""
+    recorder = ours_access_line(sinks)
+    logging.getLogger("uvicorn.access").addFilter(lambda record: True)
+    return recorder
 
 
 def ours_configure_old_redactor(sinks: Sinks):
@@ -235,6 +248,7 @@ SETUPS: dict[str, Setup] = {
     "ours_formatter": ours_formatter,
     "ours_configure": ours_configure,
     "ours_access_line": ours_access_line,
+    "ours_access_line_logging": ours_access_line_logging,
     "ours_configure_old_redactor": ours_configure_old_redactor,
     "bridge_ours": bridge_ours,
     "bridge_sdk": bridge_sdk,
@@ -251,6 +265,7 @@ DESCRIPTIONS = {
     "ours_formatter": "vitalyst_otel.logs.JsonFormatter on a StreamHandler",
     "ours_configure": "root logger as configure() leaves it: JSON stdout + OTLP bridge (exporting)",
     "ours_access_line": "one uvicorn access line through configure()'s access filter: JSON stdout + OTLP record",
+    "ours_access_line_logging": "ours_access_line with a pass-through filter on uvicorn.access (the logging path)",
     "ours_configure_old_redactor": "ours_configure with the pre-issue-10 redactor (baseline of the new one)",
     "bridge_ours": "our OTLP bridge only, as configure() installs it (JSON stdout, traces, metrics off)",
     "bridge_sdk": "SDK LoggingHandler only, LoggerProvider + batch + SDK OTLP/HTTP exporter",

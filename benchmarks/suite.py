@@ -40,7 +40,9 @@ PER_REQUEST_VARIANTS = [*APP_VARIANTS, "ours_old_redactor"]
 # http also runs ours with the access lines off the OTLP path: what the OTLP copy costs, in the same run.
 # And the parts of the tail latency: ours exporting each batch in one go (no GIL slices), ours
 # collecting metrics every 60 s instead of 1 s, ours with the garbage collector off.
-HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout", "ours_unsliced", "ours_metrics60s", "ours_nogc"]
+# ours_access_logging: the access line through logging (a user's filter), the direct path's baseline.
+HTTP_VARIANTS = [*APP_VARIANTS, "ours_access_stdout", "ours_access_logging", "ours_unsliced", "ours_metrics60s",
+                 "ours_nogc"]
 
 
 # --- running processes ----------------------------------------------------------------------
