@@ -20,8 +20,9 @@ SPECIFIC: list[tuple[str, re.Pattern]] = [(name, re.compile(pattern)) for name, 
     ("HTTP send", r"http/client\.py|export/http\.py|socket\.py|ssl\.py"),
     ("metric collection (reader thread)", r"PeriodicExportingMetricReader\._ticker"),
     ("access line: OTLP log record", r"logs/bridge\.py|BatchQueue\._put_sized|log_record_size"),
-    ("access line: JSON to stdout", r"logs/json_format\.py"),
-    ("access line: logging call + filter", r"logging/__init__\.py|logs/setup\.py"),
+    ("access line: JSON to stdout", r"logs/json_format\.py|logs/line_output\.py"),
+    ("access line: logging call + filter", r"logging/__init__\.py|logs/setup\.py|logs/access_filter\.py"
+     r"|logs/access_line\.py"),
     ("span (start, attributes, end, queue)", r"(^|[ (/;])trace/__init__\.py|trace/id_generator|sampling\.py"
      r"|opentelemetry/context|context/__init__\.py|contextvars_context|propagat|span_processor\.py|span_size"
      r"|attributes/__init__\.py \((BoundedAttributes|_clean)[^;]*;(?!.*Measurement)"),
