@@ -1,7 +1,8 @@
 """Where the access line goes: which of the log handlers get it.
 
-By default the access line (uvicorn's, reshaped by :class:`vitalyst_otel.logs.setup.AccessLogFilter`)
-is written as a JSON line on stdout and sent as an OTLP log record. With
+By default the access line (uvicorn's, reshaped by
+:class:`vitalyst_otel.logs.access_filter.AccessLogFilter`) is written as a JSON line on stdout and
+sent as an OTLP log record. With
 ``VITALYST_ACCESS_LOG_OTLP=false`` the OTLP bridge leaves it out: the JSON line stays, and the
 request is still on the collector as its span (when sampled) and in the duration histogram.
 """
