@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
+
 ITEM_OVERHEAD = 256
 ATTRIBUTE_OVERHEAD = 32
 TRUNCATED = "…[truncated {} chars]"
@@ -24,7 +26,18 @@ def truncate(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED.format(len(text) - limit)
 
 
+def _plain(attributes: Any) -> Any:
+    """The dict inside the SDK's ``BoundedAttributes`` (walking it through the ``MutableMapping``
+    ABC costs about three times as much), else ``attributes`` as given."""
+    if type(attributes) is BoundedAttributes:
+        inner = getattr(attributes, "_dict", None)
+        if type(inner) is dict:
+            return inner
+    return attributes
+
+
 def _attributes_size(attributes: Any) -> int:
+    attributes = _plain(attributes)
     if not attributes:
         return 0
     n = 0
@@ -39,7 +52,10 @@ def log_record_size(record: Any) -> int:
 
 
 def span_size(span: Any) -> int:
-    n = ITEM_OVERHEAD + len(span.name) + _attributes_size(span.attributes)
+    # An SDK span's own attributes and events, not the read-only copies its properties make.
+    n = ITEM_OVERHEAD + len(span.name) + _attributes_size(getattr(span, "_attributes", None) or span.attributes)
+    if not getattr(span, "_events", True):
+        return n
     for event in span.events:
         n += ITEM_OVERHEAD + len(event.name) + _attributes_size(event.attributes)
     return n
