@@ -26,18 +26,12 @@ def truncate(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED.format(len(text) - limit)
 
 
-def _plain(attributes: Any) -> Any:
-    """The dict inside the SDK's ``BoundedAttributes`` (walking it through the ``MutableMapping``
-    ABC costs about three times as much), else ``attributes`` as given."""
+def _attributes_size(attributes: Any) -> int:
     if type(attributes) is BoundedAttributes:
+        # The SDK's dict inside: walking it through the MutableMapping ABC costs about three times as much.
         inner = getattr(attributes, "_dict", None)
         if type(inner) is dict:
-            return inner
-    return attributes
-
-
-def _attributes_size(attributes: Any) -> int:
-    attributes = _plain(attributes)
+            attributes = inner
     if not attributes:
         return 0
     n = 0

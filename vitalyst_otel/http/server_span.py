@@ -90,15 +90,22 @@ class ServerSpans:
         self._checked: tuple | None = None  # the processor tuple last found to ignore on_start
         if self.fast:
             from opentelemetry.attributes import BoundedAttributes
-            from opentelemetry.sdk.trace import Span
+            from opentelemetry.sdk import trace as sdk_trace
 
             self._bounded = BoundedAttributes
-            self._span_type = Span
+            self._span_type = sdk_trace.Span
+            # The class start_span makes: tested first by identity, as isinstance goes through
+            # the ABC machinery of the API's Span on every call.
+            self._made = getattr(sdk_trace, "_Span", sdk_trace.Span)
+
+    def _recording(self, span) -> bool:
+        return type(span) is self._made or isinstance(span, self._span_type)
 
     def _processors_blind(self) -> bool:
         processors = self.tracer.span_processor._span_processors
         if processors is self._checked:
             return True
+        # A new tuple whenever a processor is added (SynchronousMultiSpanProcessor): checked again.
         if all(type(p).on_start in self._blind for p in processors):
             self._checked = processors
             return True
@@ -107,19 +114,20 @@ class ServerSpans:
     def start(self, name: str, context, attributes: dict):
         """``tracer.start_span(name, context, kind=SERVER, attributes=attributes)``."""
         tracer = self.tracer
-        if not self.fast or not self._processors_blind():
+        if not self.fast or not self._guarded(self._processors_blind):
             return tracer.start_span(name, context=context, kind=SpanKind.SERVER, attributes=attributes)
         span = tracer.start_span(name, context=context, kind=SpanKind.SERVER)
-        if not isinstance(span, self._span_type):
-            return span  # not sampled: a non-recording span takes no attributes
-        try:
-            stored = self._store_fresh(span, attributes)
-        except Exception as exc:  # noqa: BLE001 - SDK internals changed: the public path from now on
-            self.give_up(exc)
-            stored = False
-        if not stored:
+        # A span not sampled is a non-recording one: it takes no attributes.
+        if self._recording(span) and not self._guarded(self._store_fresh, span, attributes):
             span.set_attributes(attributes)
         return span
+
+    def _guarded(self, step, *args) -> bool:
+        try:
+            return step(*args)
+        except Exception as exc:  # noqa: BLE001 - SDK internals changed: the public path from now on
+            self.give_up(exc)
+            return False
 
     def _store_fresh(self, span, attributes: dict) -> bool:
         bounded = span._attributes
@@ -128,28 +136,22 @@ class ServerSpans:
         maxlen = bounded.maxlen
         if maxlen is not None and len(attributes) > maxlen:
             return False
-        clean = _clean(attributes, bounded.max_value_len)
-        if clean is None:
+        if not _clean(attributes, bounded.max_value_len, bounded._dict):
+            bounded._dict.clear()
             return False
-        bounded._dict.update(clean)
         return True
 
     def add(self, span, attributes: dict) -> None:
         """``span.set_attributes(attributes)`` for a span of :meth:`start`."""
-        if self.fast and isinstance(span, self._span_type):
-            try:
-                if self._store(span, attributes):
-                    return
-            except Exception as exc:  # noqa: BLE001 - SDK internals changed: the public path from now on
-                self.give_up(exc)
-        span.set_attributes(attributes)
+        if not (self.fast and self._recording(span) and self._guarded(self._store, span, attributes)):
+            span.set_attributes(attributes)
 
     def _store(self, span, attributes: dict) -> bool:
         bounded = span._attributes
         if type(bounded) is not self._bounded:
             return False
-        clean = _clean(attributes, bounded.max_value_len)
-        if clean is None:
+        clean: dict = {}
+        if not _clean(attributes, bounded.max_value_len, clean):
             return False
         with span._lock:
             if span._end_time is not None:
@@ -165,23 +167,23 @@ class ServerSpans:
                      "(its internals are not the ones this version knows: %r)", error)
 
 
-def _clean(attributes: dict, max_length: int | None) -> dict | None:
-    """``attributes`` as the SDK would store them (lists as tuples), or None where one of them
-    needs the SDK's cleaning (a non-string key, another type, a string over ``max_length``)."""
-    clean = {}
+def _clean(attributes: dict, max_length: int | None, into: dict) -> bool:
+    """Writes ``attributes`` into ``into`` as the SDK would store them (lists as tuples); False
+    where one of them needs the SDK's cleaning (a non-string key, another type, a string over
+    ``max_length``), ``into`` then holding part of them."""
     for key, value in attributes.items():
         if type(key) is not str or not key:
-            return None
+            return False
         kind = type(value)
         if kind is str:
             if max_length is not None and len(value) > max_length:
-                return None
+                return False
         elif kind is list or kind is tuple:
             for item in value:
                 if type(item) is not str or (max_length is not None and len(item) > max_length):
-                    return None
+                    return False
             value = tuple(value)
         elif kind not in _SCALARS:
-            return None
-        clean[key] = value
-    return clean
+            return False
+        into[key] = value
+    return True
