@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanKind
 
 _log = logging.getLogger("vitalyst_otel")
 _SCALARS = frozenset((str, int, float, bool))
@@ -71,7 +71,10 @@ def fast_path_available(tracer) -> bool:
         from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor, Tracer
     except ImportError:
         return False
-    probe = BoundedAttributes(2, {"k": "v"}, immutable=False)
+    try:
+        probe = BoundedAttributes(2, {"k": "v"}, immutable=False)
+    except Exception:  # noqa: BLE001 - not the BoundedAttributes we know
+        return False
     return (type(tracer) is Tracer and type(getattr(tracer, "span_processor", None)) is SynchronousMultiSpanProcessor
             and isinstance(getattr(tracer.span_processor, "_span_processors", None), tuple)
             and sampler_reads_no_attributes(getattr(tracer, "sampler", None))
@@ -97,9 +100,11 @@ class ServerSpans:
             # The class start_span makes: tested first by identity, as isinstance goes through
             # the ABC machinery of the API's Span on every call.
             self._made = getattr(sdk_trace, "_Span", sdk_trace.Span)
+            self._not_sampled = NonRecordingSpan
 
     def _recording(self, span) -> bool:
-        return type(span) is self._made or isinstance(span, self._span_type)
+        kind = type(span)
+        return kind is self._made or (kind is not self._not_sampled and isinstance(span, self._span_type))
 
     def _processors_blind(self) -> bool:
         processors = self.tracer.span_processor._span_processors
