@@ -25,6 +25,7 @@ import yaml
 from devstack.binaries import MissingPart, run_build_script
 from tests.conftest import require
 from tests.integration.e2e_support import free_port
+from tests.integration.pki import make_ca, openssl, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "vitalyst-observability"
@@ -88,28 +89,15 @@ def one(docs: list[dict], kind: str, name_suffix: str = "") -> dict:
     return found[0]
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 def make_certificates(directory: Path) -> None:
     """A CA, the API server's certificate for 127.0.0.1, an admin client certificate
     (group system:masters) and the service-account signing key pair."""
-    require(shutil.which("openssl") is not None, "openssl is not installed (apt-get install openssl)")
-    directory.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-             "-days", "2", "-subj", "/CN=vitalyst-test-ca", cwd=directory)
-    (directory / "server.ext").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
-        "extendedKeyUsage=serverAuth\n")
-    for name, subject, ext in (("server", "/CN=kube-apiserver", ["-extfile", "server.ext"]),
-                               ("admin", "/O=system:masters/CN=admin", [])):
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                 "-subj", subject, cwd=directory)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                 "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", *ext, cwd=directory)
-    _openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
-    _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
+    make_ca(directory)
+    sign(directory, "server", "/CN=kube-apiserver",
+         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n")
+    sign(directory, "admin", "/O=system:masters/CN=admin")
+    openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
+    openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
 
 
 @dataclass

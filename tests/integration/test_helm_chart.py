@@ -316,6 +316,22 @@ def test_bearer_token_overlay_reads_the_secret(rendered) -> None:
     assert token_file.endswith("/token")
 
 
+def test_remote_write_trusts_the_ca_from_its_secret(rendered) -> None:
+    spec = one(rendered["everything-values"], "DaemonSet", "-agent")["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert "--config=/etc/vitalyst-otelcol/overlays/remote-write.yaml" in container["args"]
+    ca_file = next(e["value"] for e in container["env"] if e["name"] == "VITALYST_REMOTE_WRITE_CA_FILE")
+    mount = next(m for m in container["volumeMounts"] if ca_file.startswith(m["mountPath"] + "/"))
+    assert mount["readOnly"] is True
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"] == {"secretName": "mimir-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    assert ca_file.endswith("/ca.crt")
+    # Without a CA Secret the endpoint is verified against the system roots: no variable, no volume.
+    defaults = one(rendered["defaults"], "DaemonSet", "-agent")["spec"]["template"]["spec"]
+    assert all(e["name"] != "VITALYST_REMOTE_WRITE_CA_FILE" for e in defaults["containers"][0]["env"])
+    assert all(v["name"] != "remote-write-ca" for v in defaults["volumes"])
+
+
 def test_instrumentation_sends_to_the_node_agent(rendered) -> None:
     docs = rendered["defaults"]
     instrumentation = one(docs, "Instrumentation")["spec"]
