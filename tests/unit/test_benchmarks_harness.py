@@ -200,3 +200,15 @@ def test_quick_run_end_to_end(tmp_path):
     assert bench["variants"]["prom_counter"]["ratio"]["median"] == 1.0
     assert bench["variants"]["otel_counter"]["ratio"]["median"] > 0
     assert "metric_api" in run.stdout and "ratio vs prom_counter" in run.stdout
+
+
+def test_log_encoder_ab_times_both_encoders_on_the_same_bytes():
+    from benchmarks.log_encoder_ab import run
+    from vitalyst_otel.export.protobuf.logs import encode_log_record
+
+    # The harness alone (the git baseline is not needed for it); run() asserts equal bytes.
+    results = run(rounds=1, baseline=lambda record: encode_log_record(record))
+    assert set(results) == {"line", "audit", "access"}
+    assert all(figures["baseline"] > 0 and figures["now"] > 0 for figures in results.values())
+    with pytest.raises(AssertionError):  # an encoder that writes other bytes is no baseline
+        run(rounds=1, baseline=lambda record: b"")
