@@ -190,6 +190,22 @@ def build_ours_eager_imports() -> Built:
     return _ours()
 
 
+def build_ours_contrib_runtime() -> Built:
+    """ours with the runtime metrics read by contrib's system-metrics instrumentor, as before
+    vitalyst_otel read them itself (same metrics): the baseline of the memory figure."""
+    from opentelemetry import metrics
+    from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+
+    built = _ours(VITALYST_RUNTIME_METRICS="false")
+    config = {"process.cpu.time": ["user", "system"], "process.memory.usage": None,
+              "process.memory.virtual": None, "process.thread.count": None,
+              "process.open_file_descriptor.count": None, "process.context_switches": ["involuntary", "voluntary"],
+              "cpython.gc.collections": None, "cpython.gc.collected_objects": None,
+              "cpython.gc.uncollectable_objects": None}
+    SystemMetricsInstrumentor(config=config).instrument(meter_provider=metrics.get_meter_provider())
+    return built
+
+
 def build_ours_unsliced() -> Built:
     """ours with the export workers redacting and encoding each batch in one go, never pausing
     for the request thread (vitalyst_otel/export/gil_slices.py): what the slices do."""
@@ -210,6 +226,8 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "ours_access_stdout": build_ours_access_stdout,
     "ours_unsliced": build_ours_unsliced,
     "ours_eager_imports": build_ours_eager_imports,
+    "ours_contrib_runtime": build_ours_contrib_runtime,
+    "ours_with_psutil": build_ours,  # the memory benchmark leaves psutil importable for it
     "ours_metrics60s": build_ours_metrics60s,
     "ours_nogc": build_ours_nogc,
     # collector-down benchmark: the same as ``ours``/``contrib``; the suite points the endpoint
@@ -230,6 +248,8 @@ DESCRIPTIONS = {
     "ours_metrics60s": "ours with OTEL_METRIC_EXPORT_INTERVAL=60000 (the suite sets 1000 for every variant)",
     "ours_nogc": "ours with gc.disable() after set-up: the upper bound of GC's share of the latency",
     "ours_eager_imports": "ours in an app that imports openai and httpx first (configure() before lazy instrumentors)",
+    "ours_contrib_runtime": "ours with contrib's system-metrics instrumentor reading the runtime metrics (before issue 16)",
+    "ours_with_psutil": "ours with psutil installed (macOS, the [host] extra): the SDK imports it",
     "ours_unsliced": "ours exporting each batch in one go (no GIL slices): the slices' baseline",
     "ours_old_redactor": "ours with the pre-issue-10 redactor (benchmarks/old_redaction.py): baseline of the new one",
     "ours_up": "ours, receiver up",

@@ -477,7 +477,10 @@ def bench_metric_api(ctx: Context) -> dict:
 
 
 # ours_eager_imports: the app imports openai and httpx first, as configure() itself used to.
-MEMORY_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_eager_imports", "bare", "grpc_import"]
+# ours_contrib_runtime: the runtime metrics read by contrib's instrumentor, as before issue 16;
+# psutil is importable only where the variant's install brings it (benchmarks/child.py WITH_PSUTIL).
+MEMORY_VARIANTS = ["plain", "contrib", "native", "pfi", "ours", "ours_with_psutil", "ours_contrib_runtime",
+                   "ours_eager_imports", "bare", "grpc_import"]
 
 
 def bench_memory(ctx: Context) -> dict:

@@ -33,11 +33,11 @@ def disabled_names(environ: Mapping[str, str]) -> set[str]:
 
 def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
     """Instrument the installed libraries; returns the names of the instrumentors enabled (each
-    activated now, or when the app first imports its library: :mod:`vitalyst_otel.lazy_instrumentors`)."""
-    from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
+    activated now, or when the app first imports its library: :mod:`vitalyst_otel.lazy_instrumentors`;
+    a deferred one whose library turns out to be a version it does not support is skipped then)."""
     from opentelemetry.util._importlib_metadata import entry_points
 
-    from vitalyst_otel.lazy_instrumentors import activate_on_import
+    from vitalyst_otel.lazy_instrumentors import VersionConflict, activate_on_import
 
     disabled = disabled_names(environ)
     if "*" in disabled:
@@ -47,17 +47,25 @@ def load_installed(environ: Mapping[str, str] = os.environ) -> list[str]:
         if entry_point.name in disabled or entry_point.name in REPLACED_INSTRUMENTORS:
             continue
         try:
-            dist = getattr(entry_point, "dist", None)
-            conflict = get_dist_dependency_conflicts(dist) if dist is not None else None
-            if conflict:
-                _log.debug("Not instrumenting %s: %s", entry_point.name, conflict)
-                continue
-            activate_on_import(entry_point, lambda entry_point=entry_point:
-                               entry_point.load()().instrument(skip_dep_check=True))
+            activate_on_import(entry_point, lambda entry_point=entry_point: _activate(entry_point))
             loaded.append(entry_point.name)
-        except ModuleNotFoundError:  # the instrumented library is not installed
-            continue
+        except (ModuleNotFoundError, VersionConflict) as exc:  # the library is missing, or not a supported version
+            _log.debug("Not instrumenting %s: %s", entry_point.name, exc)
         except Exception as exc:  # noqa: BLE001 - one bad instrumentor must not stop the others
             _log.warning("Instrumenting %s failed (%s: %s); it runs uninstrumented.",
                          entry_point.name, type(exc).__name__, exc)
     return loaded
+
+
+def _activate(entry_point) -> None:
+    """Load and instrument, as the launcher does, after the version check: done when the
+    library is imported, since the check needs packaging (about 0.5 MiB of RSS)."""
+    from opentelemetry.instrumentation.dependencies import get_dist_dependency_conflicts
+
+    from vitalyst_otel.lazy_instrumentors import VersionConflict
+
+    dist = getattr(entry_point, "dist", None)
+    conflict = get_dist_dependency_conflicts(dist) if dist is not None else None
+    if conflict:
+        raise VersionConflict(str(conflict))
+    entry_point.load()().instrument(skip_dep_check=True)

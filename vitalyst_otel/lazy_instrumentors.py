@@ -14,6 +14,7 @@ libraries cannot be told from its distribution's metadata, is activated at once.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from importlib import metadata
@@ -22,20 +23,46 @@ _log = logging.getLogger("vitalyst_otel")
 INSTRUMENTS_EXTRAS = ("instruments", "instruments-any")
 
 
+# "name [extras] (version)" and the marker after ";", when the marker is nothing but
+# ``extra == "..."`` (what instrumentation packages write): read without packaging, which costs
+# about 0.5 MiB of RSS in every process. Anything else is left to packaging.
+_SIMPLE = re.compile(r"""^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(?:\(?[<>=!~][^;@]*)?"""
+                     r"""\s*;\s*extra\s*==\s*(["'])([^"']*)\2\s*$""")
+
+
+def _normalized_extra(extra: str) -> str:
+    return re.sub(r"[-_.]+", "-", extra).lower()
+
+
 def _requirements(dist) -> list[str]:
     """The distribution names an instrumentation package declares it instruments."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     names = []
     for line in getattr(dist, "requires", None) or ():
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            continue
-        marker = requirement.marker
-        if marker is not None and any(marker.evaluate({"extra": extra}) for extra in INSTRUMENTS_EXTRAS):
-            names.append(requirement.name)
+        simple = _SIMPLE.match(line)
+        if simple:
+            if _normalized_extra(simple.group(3)) in INSTRUMENTS_EXTRAS:
+                names.append(simple.group(1))
+        elif ";" in line and "extra" in line:  # a marker naming no extra: a base requirement
+            names.extend(_parsed_requirement(line))
     return names
+
+
+def _parsed_requirement(line: str) -> list[str]:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        requirement = Requirement(line)
+    except InvalidRequirement:
+        return []
+    marker = requirement.marker  # in the extra: true with it, false without (not a base requirement)
+    if marker is not None and any(marker.evaluate({"extra": extra}) for extra in INSTRUMENTS_EXTRAS) \
+            and not marker.evaluate({"extra": ""}):
+        return [requirement.name]
+    return []
+
+
+class VersionConflict(Exception):
+    """The installed library's version is not one the instrumentor supports."""
 
 
 def _top_level_modules(name: str) -> set[str]:
@@ -108,7 +135,7 @@ class _Activation:
             self.done = True
         try:
             self.activate()
-        except ModuleNotFoundError as exc:
+        except (ModuleNotFoundError, VersionConflict) as exc:
             _log.debug("Not instrumenting %s: %s", self.name, exc)
         except Exception as exc:  # noqa: BLE001 - an instrumentor must never break the app's import
             _log.warning("Instrumenting %s failed (%s: %s); it runs uninstrumented.",

@@ -1,34 +1,87 @@
-"""Process and runtime metrics: a curated opentelemetry-instrumentation-system-metrics, plus the
-container's memory limit so memory alerts can be a ratio of the limit.
+"""Process and runtime metrics, plus the container's memory limit so memory alerts can be a
+ratio of the limit.
 
-Curated: the process.* metrics of the semantic conventions and CPython's GC metrics; not the
-deprecated ``process.runtime.*`` duplicates; host-level ``system.*`` only with
-VITALYST_HOST_METRICS=true (one host, many processes: usually the node exporter's job).
+The process.* metrics of the semantic conventions and CPython's GC metrics, under the names,
+units, attributes and instrument kinds docs/metrics.md lists (what contrib's system-metrics
+instrumentor produced before, without its deprecated ``process.runtime.*`` duplicates and
+without importing it: it and psutil cost about 4 MiB of RSS). The figures come from
+:mod:`vitalyst_otel.process_stats`; host-level ``system.*`` only with VITALYST_HOST_METRICS=true
+(:mod:`vitalyst_otel.host_metrics`).
 """
 
 from __future__ import annotations
 
+import gc
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
-PROCESS_CONFIG: dict[str, list[str] | None] = {
-    "process.cpu.time": ["user", "system"],
-    "process.memory.usage": None,
-    "process.memory.virtual": None,
-    "process.thread.count": None,
-    "process.open_file_descriptor.count": None,
-    "process.context_switches": ["involuntary", "voluntary"],
-    "cpython.gc.collections": None,
-    "cpython.gc.collected_objects": None,
-    "cpython.gc.uncollectable_objects": None,
+from vitalyst_otel.process_stats import ProcessStats, process_stats
+
+_log = logging.getLogger("vitalyst_otel")
+Points = Iterator[tuple[float, dict[str, Any]]]
+GC_GENERATION = "cpython.gc.generation"
+
+
+def cpu_time(stats: ProcessStats) -> Points:
+    user, system = stats.cpu_times()
+    yield user, {"type": "user"}
+    yield system, {"type": "system"}
+
+
+def context_switches(stats: ProcessStats) -> Points:
+    voluntary, involuntary = stats.context_switches()
+    yield involuntary, {"type": "involuntary"}
+    yield voluntary, {"type": "voluntary"}
+
+
+def memory_usage(stats: ProcessStats) -> Points:
+    yield stats.memory()[0], {}
+
+
+def memory_virtual(stats: ProcessStats) -> Points:
+    yield stats.memory()[1], {}
+
+
+def thread_count(stats: ProcessStats) -> Points:
+    yield stats.thread_count(), {}
+
+
+def open_file_descriptors(stats: ProcessStats) -> Points:
+    yield stats.open_file_descriptors(), {}
+
+
+def _gc_stat(key: str) -> Callable[[ProcessStats], Points]:
+    def read(stats: ProcessStats) -> Points:
+        for generation, stat in enumerate(gc.get_stats()):
+            yield stat[key], {GC_GENERATION: generation}
+    return read
+
+
+# name: (instrument kind, unit, description, reader)
+PROCESS_METRICS: dict[str, tuple[str, str, str, Callable[[ProcessStats], Points]]] = {
+    "process.cpu.time": ("counter", "s", "CPU seconds of the process, by mode (user, system).", cpu_time),
+    "process.memory.usage": ("updown", "By", "Resident memory of the process (RSS).", memory_usage),
+    "process.memory.virtual": ("updown", "By", "Virtual memory of the process.", memory_virtual),
+    "process.thread.count": ("updown", "", "Threads of the process.", thread_count),
+    "process.open_file_descriptor.count": ("updown", "", "File descriptors the process has open.",
+                                           open_file_descriptors),
+    "process.context_switches": ("counter", "", "Context switches of the process, by type.", context_switches),
 }
-HOST_CONFIG: dict[str, list[str] | None] = {
-    "system.cpu.utilization": ["idle", "user", "system", "iowait"],
-    "system.memory.usage": ["used", "free", "cached"],
-    "system.memory.utilization": ["used", "free", "cached"],
-    "system.network.io": ["transmit", "receive"],
-    "system.disk.io": ["read", "write"],
-}
+if sys.implementation.name == "cpython":
+    PROCESS_METRICS.update({
+        "cpython.gc.collections": ("counter", "{collection}", "Collections of each GC generation since start.",
+                                   _gc_stat("collections")),
+        "cpython.gc.collected_objects": ("counter", "{object}", "Objects the GC collected since start, by generation.",
+                                         _gc_stat("collected")),
+        "cpython.gc.uncollectable_objects": ("counter", "{object}",
+                                             "Uncollectable objects the GC found since start, by generation.",
+                                             _gc_stat("uncollectable")),
+    })
 _UNLIMITED = 1 << 60
 
 
@@ -80,25 +133,48 @@ def memory_limit(root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cg
     return min(limits) if limits else None
 
 
-class RuntimeMetrics:
-    def __init__(self, meter_provider, host: bool = False, cgroup_root: str = "/sys/fs/cgroup"):
-        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+def _creators(meter) -> dict[str, Callable]:
+    return {"counter": meter.create_observable_counter, "updown": meter.create_observable_up_down_counter,
+            "gauge": meter.create_observable_gauge}
 
-        config = {**PROCESS_CONFIG, **(HOST_CONFIG if host else {})}
-        self.instrumentor = SystemMetricsInstrumentor(config=config)
-        self.instrumentor.instrument(meter_provider=meter_provider)
-        self.cgroup_root = cgroup_root
+
+def _callback(read: Callable[[Any], Points], source: Any):
+    def observe(options: CallbackOptions) -> list[Observation]:
+        try:
+            return [Observation(value, attributes) for value, attributes in read(source)]
+        except OSError:  # not readable here (a sandbox without /proc, psutil refusing): no point
+            return []
+    return observe
+
+
+class RuntimeMetrics:
+    def __init__(self, meter_provider, host: bool = False, cgroup_root: str = "/sys/fs/cgroup",
+                 stats: ProcessStats | None = None):
         meter = metrics.get_meter("vitalyst_otel", meter_provider=meter_provider)
+        create = _creators(meter)
+        self.stats = stats or process_stats()
+        for name, (kind, unit, description, read) in PROCESS_METRICS.items():
+            create[kind](name, callbacks=[_callback(read, self.stats)], unit=unit, description=description)
+        if host:
+            self._host(create)
+        self.cgroup_root = cgroup_root
         self.limit = meter.create_observable_gauge(
             "vitalyst.process.memory.limit", callbacks=[self._observe_limit], unit="By",
             description="Memory limit of the process's container (cgroup); absent when unlimited.")
 
+    @staticmethod
+    def _host(create: dict[str, Callable]) -> None:
+        try:
+            import psutil
+        except ImportError:
+            _log.warning("VITALYST_HOST_METRICS=true needs psutil, which is not installed (on Linux it "
+                         "comes with the extra: pip install 'vitalyst-otel[host]'); no host metrics.")
+            return
+        from vitalyst_otel.host_metrics import HOST_METRICS
+
+        for name, (kind, unit, description, read) in HOST_METRICS.items():
+            create[kind](name, callbacks=[_callback(read, psutil)], unit=unit, description=description)
+
     def _observe_limit(self, options: CallbackOptions):
         limit = memory_limit(self.cgroup_root)
         return [] if limit is None else [Observation(limit)]
-
-    def after_fork(self) -> None:
-        """The instrumentor measures the process it was created in: point it at this one."""
-        import psutil
-
-        self.instrumentor._proc = psutil.Process()

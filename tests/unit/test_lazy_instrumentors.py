@@ -137,3 +137,41 @@ def test_a_failing_deferred_activation_never_breaks_the_apps_import(library, cap
         module = __import__(library.name)
     assert module.LOADED is True
     assert any("instrumentor bug" in record.getMessage() for record in caplog.records)
+
+
+def _packaging_reads(dist) -> list[str]:
+    """What packaging makes of the instruments requirements (the reading without the fast path)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from vitalyst_otel.lazy_instrumentors import INSTRUMENTS_EXTRAS
+
+    names = []
+    for line in dist.requires or ():
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker = requirement.marker  # under the extra: true with it, false without it
+        if marker is not None and any(marker.evaluate({"extra": extra}) for extra in INSTRUMENTS_EXTRAS) \
+                and not marker.evaluate({"extra": ""}):
+            names.append(requirement.name)
+    return names
+
+
+def test_instruments_requirements_read_without_packaging_as_packaging_reads_them():
+    from importlib import metadata
+
+    from vitalyst_otel.lazy_instrumentors import _requirements
+
+    dists = list(metadata.distributions())
+    assert len(dists) > 50
+    instrumenting = 0
+    for dist in dists:
+        assert _requirements(dist) == _packaging_reads(dist), dist.metadata["Name"]
+        instrumenting += bool(_packaging_reads(dist))
+    assert instrumenting >= 3  # httpx, openai-v2, fastapi, ... in the test environment
+    odd = SimpleNamespace(requires=['lib>=1; extra == "instruments" and python_version >= "3"',
+                                    'Other_Lib (>=2) ; extra == "Instruments"', "plain>=1",
+                                    'x; extra == "test"', "not a requirement; extra == 'instruments'",
+                                    "base>=1; python_version >= '3'"])
+    assert _requirements(odd) == ["lib", "Other_Lib"] == _packaging_reads(odd)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from tests.naming_contract import documented_metrics as instruments_in_doc
 from tests.naming_contract import prometheus_series
-from vitalyst_otel.runtime_metrics import HOST_CONFIG, PROCESS_CONFIG
+from vitalyst_otel.host_metrics import HOST_METRICS
+from vitalyst_otel.runtime_metrics import PROCESS_METRICS
 
 ROOT = Path(__file__).parents[2]
 CREATE = re.compile(r"create_(?:counter|histogram|up_down_counter|observable_counter|observable_gauge|"
@@ -18,7 +19,7 @@ def instruments_in_code() -> set[str]:
         if "demo" in path.parts or path.name == "doctor.py":
             continue
         names.update(CREATE.findall(path.read_text()))
-    return names | set(PROCESS_CONFIG)
+    return names | set(PROCESS_METRICS)
 
 
 def test_every_instrument_in_code_is_documented_and_every_documented_one_exists():
@@ -44,5 +45,5 @@ def test_prometheus_series_cells_are_read_as_the_live_test_reads_them():
 
 def test_host_metrics_are_documented_as_opt_in():
     doc = (ROOT / "docs" / "metrics.md").read_text()
-    for name in HOST_CONFIG:
+    for name in HOST_METRICS:
         assert f"`{name}`" in doc

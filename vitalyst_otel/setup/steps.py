@@ -107,11 +107,8 @@ def runtime(settings: Settings, meter_provider):
     if not settings.runtime_metrics:
         return None
     from vitalyst_otel.runtime_metrics import RuntimeMetrics
-    from vitalyst_otel.setup.lifecycle import lifecycle
 
-    built = RuntimeMetrics(meter_provider, host=settings.host_metrics)
-    lifecycle.on_fork(built.after_fork)
-    return built
+    return RuntimeMetrics(meter_provider, host=settings.host_metrics)
 
 
 @dataclass
