@@ -19,13 +19,16 @@ SPECIFIC: list[tuple[str, re.Pattern]] = [(name, re.compile(pattern)) for name, 
     ("encoding (protobuf)", r"(^|[ (/;])protobuf/|google/protobuf"),
     ("HTTP send", r"http/client\.py|export/http\.py|socket\.py|ssl\.py"),
     ("metric collection (reader thread)", r"PeriodicExportingMetricReader\._ticker"),
-    ("access line: OTLP log record", r"logs/bridge\.py|BatchQueue\._put_sized|log_record_size"),
+    # The span queue is a BatchQueue too: its _put_sized under span_processor.py is the span's.
+    ("access line: OTLP log record", r"logs/bridge\.py|log_record_size|^(?!.*span_processor\.py).*BatchQueue\._put_sized"),
     ("access line: JSON to stdout", r"logs/json_format\.py"),
     ("access line: logging call + filter", r"logging/__init__\.py|logs/setup\.py"),
+    # Before the span: the histogram's exemplar reads the current span (context, propagation frames).
+    ("histogram record", r"metrics/_internal|Measurement|bound_histogram\.py"),
     ("span (start, attributes, end, queue)", r"(^|[ (/;])trace/__init__\.py|trace/id_generator|sampling\.py"
      r"|opentelemetry/context|context/__init__\.py|contextvars_context|propagat|span_processor\.py|span_size"
+     r"|http/server_span\.py"
      r"|attributes/__init__\.py \((BoundedAttributes|_clean)[^;]*;(?!.*Measurement)"),
-    ("histogram record", r"metrics/_internal|Measurement|bound_histogram\.py"),
     ("socket write to the client (kernel)", r"_SelectorSocketTransport\.write"),
 ]]
 # Otherwise the stack belongs to the package of its leaf-most frame that one of these matches.

@@ -212,3 +212,24 @@ def test_log_encoder_ab_times_both_encoders_on_the_same_bytes():
     assert all(figures["baseline"] > 0 and figures["now"] > 0 for figures in results.values())
     with pytest.raises(AssertionError):  # an encoder that writes other bytes is no baseline
         run(rounds=1, baseline=lambda record: b"")
+
+
+def test_profile_buckets_tell_the_span_queue_from_the_log_record_queue():
+    from benchmarks.profile_breakdown import bucket
+
+    middleware = "ServerTelemetryMiddleware.__call__ (vitalyst_otel/http/server.py:270)"
+    span_put = [middleware, "Span.end (opentelemetry/sdk/trace/__init__.py:972)",
+                "QueueSpanProcessor.on_end (vitalyst_otel/export/span_processor.py:24)",
+                "BatchQueue.put (vitalyst_otel/export/batch.py:80)", "BatchQueue._put_sized (vitalyst_otel/export/batch.py:91)"]
+    log_put = ["Logger.info (logging/__init__.py:1489)", "OtlpBridge.emit (vitalyst_otel/logs/bridge.py:60)",
+               "BatchQueue._put_sized (vitalyst_otel/export/batch.py:91)"]
+    own_span_code = [middleware, "ServerSpans.add (vitalyst_otel/http/server_span.py:140)",
+                     "_clean (vitalyst_otel/http/server_span.py:168)"]
+    exemplar = [middleware, "BoundAttributes.record (vitalyst_otel/http/bound_histogram.py:86)",
+                "get_current_span (opentelemetry/trace/propagation/__init__.py:40)"]
+    assert bucket(span_put) == "span (start, attributes, end, queue)"
+    assert bucket(["BatchQueue._put_sized (vitalyst_otel/export/batch.py:91)"]) == "access line: OTLP log record"
+    assert bucket(log_put) == "access line: OTLP log record"
+    assert bucket(own_span_code) == "span (start, attributes, end, queue)"
+    assert bucket(exemplar) == "histogram record"
+    assert bucket([middleware]) == "middleware (own code)"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
+
 ITEM_OVERHEAD = 256
 ATTRIBUTE_OVERHEAD = 32
 TRUNCATED = "…[truncated {} chars]"
@@ -25,6 +27,11 @@ def truncate(text: str, limit: int) -> str:
 
 
 def _attributes_size(attributes: Any) -> int:
+    if type(attributes) is BoundedAttributes:
+        # The SDK's dict inside: walking it through the MutableMapping ABC costs about three times as much.
+        inner = getattr(attributes, "_dict", None)
+        if type(inner) is dict:
+            attributes = inner
     if not attributes:
         return 0
     n = 0
@@ -39,7 +46,10 @@ def log_record_size(record: Any) -> int:
 
 
 def span_size(span: Any) -> int:
-    n = ITEM_OVERHEAD + len(span.name) + _attributes_size(span.attributes)
+    # An SDK span's own attributes and events, not the read-only copies its properties make.
+    n = ITEM_OVERHEAD + len(span.name) + _attributes_size(getattr(span, "_attributes", None) or span.attributes)
+    if not getattr(span, "_events", True):
+        return n
     for event in span.events:
         n += ITEM_OVERHEAD + len(event.name) + _attributes_size(event.attributes)
     return n

@@ -17,13 +17,14 @@ from time import perf_counter
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from vitalyst_otel.errors import error_type
 from vitalyst_otel.http.bound_histogram import BoundAttributes, BoundRecorder
 from vitalyst_otel.http.exclusions import is_excluded, path_anchored_only
 from vitalyst_otel.http.request_context import EXCLUDED, RequestFacts, clean_request_id, current_request
 from vitalyst_otel.http.route_template import RouteTemplates
+from vitalyst_otel.http.server_span import ServerSpans
 from vitalyst_otel.http.websocket import serve_websocket
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.shutdown_signals import lifespan_flush
@@ -59,6 +60,7 @@ class HttpServerTelemetry:
                  excluded: re.Pattern | None = None, security=None, errors=None, hasher=None,
                  on_started=None, header_captures=(None, None), on_stopping=None):
         self.tracer = trace.get_tracer("vitalyst_otel.http_server", tracer_provider=tracer_provider)
+        self.spans = ServerSpans(self.tracer)
         from opentelemetry import metrics
 
         meter = metrics.get_meter("vitalyst_otel.http_server", meter_provider=meter_provider)
@@ -217,9 +219,8 @@ class ServerTelemetryMiddleware:
             attributes.update(telemetry.request_headers.attributes(scope["headers"]))
 
         parent = propagate.extract(carrier, getter=_GETTER) if carrier is not None else None
-        span = telemetry.tracer.start_span(method if method != "_OTHER" else "HTTP",
-                                           context=parent, kind=SpanKind.SERVER,
-                                           attributes=attributes)
+        spans = telemetry.spans
+        span = spans.start(method if method != "_OTHER" else "HTTP", parent, attributes)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         scope[SCOPE_KEY] = span
         entry_root = scope.get("root_path", "")
@@ -237,7 +238,7 @@ class ServerTelemetryMiddleware:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 if response_headers is not None and span.is_recording():
-                    span.set_attributes(response_headers.attributes(message.get("headers", ())))
+                    spans.add(span, response_headers.attributes(message.get("headers", ())))
             await send(message)
 
         failure: str | None = None
@@ -261,16 +262,17 @@ class ServerTelemetryMiddleware:
             if failure is None and (status >= 500 or not status):
                 failure = str(status) if status else "incomplete_response"
             if span.is_recording():
-                # One set_attribute per key: for two or three values cheaper than set_attributes,
-                # which checks the dict against the Sequence and Mapping ABCs first.
+                ending = {}
                 if route is not None:
                     span.update_name(f"{method} {route}" if method != "_OTHER" else f"HTTP {route}")
-                    span.set_attribute("http.route", route)
+                    ending["http.route"] = route
                 if status:
-                    span.set_attribute("http.response.status_code", status)
+                    ending["http.response.status_code"] = status
                 if failure is not None:
-                    span.set_attribute("error.type", failure)
+                    ending["error.type"] = failure
                     span.set_status(Status(StatusCode.ERROR))
+                if ending:
+                    spans.add(span, ending)
             # Recorded while the span is current, so the measurement can carry it as an exemplar.
             telemetry.duration_set(method, scheme, route, status, version, failure).record(perf_counter() - start)
             in_flight[0] -= 1
