@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from opentelemetry import metrics, trace
+from opentelemetry import metrics
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -42,11 +42,12 @@ from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.config.variables import BY_NAME
 from vitalyst_otel.export.batch import BatchQueue
-from vitalyst_otel.export.sizes import log_record_size, truncate
+from vitalyst_otel.export.sizes import ITEM_OVERHEAD, truncate
 from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.logs.line_output import passes_all, write_through
+from vitalyst_otel.logs.prepared import current_span_context
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
 from vitalyst_otel.safe_values import INT64_MAX, INT64_MIN, has_surrogates, safe_str, sanitize
@@ -60,13 +61,27 @@ _log = logging.getLogger("vitalyst_otel")
 
 class AuditRecord(BridgeRecord):
     """The OTLP log record of one audit entry, carrying the entry itself: the fallback file
-    writes ``entry`` as it is (the same data that fed the stdout line and the attributes)."""
+    writes ``entry`` as it is (the same data that fed the stdout line and the attributes).
+    ``size`` is what it counts against the queue's byte bound (:func:`record_size`)."""
 
-    __slots__ = ("entry",)
+    __slots__ = ("entry", "size")
 
-    def __init__(self, entry: dict[str, Any], *args: Any) -> None:
+    def __init__(self, entry: dict[str, Any], size: int, *args: Any) -> None:
         super().__init__(*args)
         self.entry = entry
+        self.size = size
+
+
+def record_size(line: bytes) -> int:
+    """The queue's estimate for the record of an entry whose JSON line is ``line``: the line
+    holds every text of the entry, the attributes and the body repeat them, so twice its length
+    (an upper bound of what :func:`vitalyst_otel.export.sizes.log_record_size` would count),
+    known without another pass over the fields."""
+    return ITEM_OVERHEAD + 2 * len(line)
+
+
+def _queued_size(record: AuditRecord) -> int:
+    return record.size
 
 
 def _fallback_line(record: AuditRecord, reason: str) -> bytes:
@@ -102,7 +117,7 @@ def _record_of(line: bytes, resource, scope) -> AuditRecord:
     attributes = _attributes_of(entry)
     attributes["audit.replayed"] = True
     return AuditRecord(
-        entry, timestamp, time.time_ns(), SeverityNumber.INFO, "INFO", _body_of(entry), attributes,
+        entry, record_size(line), timestamp, time.time_ns(), SeverityNumber.INFO, "INFO", _body_of(entry), attributes,
         int(entry["trace_id"], 16) if entry.get("trace_id") else 0,
         int(entry["span_id"], 16) if entry.get("span_id") else 0,
         trace_flags, resource, scope)
@@ -172,6 +187,7 @@ class AuditTrail:
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
         self._clock = _Clock()
+        self._ids: tuple[int, tuple[str | None, str | None]] = (0, (None, None))  # span id -> hex ids
         self.scope = InstrumentationScope(LOGGER)
         self.limits = limits = limits or AuditLimits()
         self.fallback = FallbackFile(fallback_path, limits.fallback_max_bytes, limits.fallback_backup_count)
@@ -186,7 +202,7 @@ class AuditTrail:
                                     on_failure=self._to_fallback,
                                     on_success=lambda batch: self._count("export", len(batch)),
                                     synchronous=synchronous, max_bytes=limits.queue_max_bytes,
-                                    size_of=log_record_size)
+                                    size_of=_queued_size)
         lifecycle.on_fork(self._renew_resource)
         self._install_stdout()
 
@@ -263,10 +279,13 @@ class AuditTrail:
 
     def _record(self, actor, action, resource, outcome, details) -> dict[str, Any]:
         now = time.time_ns()
-        context = trace.get_current_span().get_span_context()
+        context = current_span_context()
         facts = current_request.get()
-        trace_id = f"{context.trace_id:032x}" if context.is_valid else None
-        span_id = f"{context.span_id:016x}" if context.is_valid else None
+        cached_span, (trace_id, span_id) = self._ids
+        if cached_span != context.span_id or not cached_span:  # the records of one span share them
+            trace_id, span_id = ((f"{context.trace_id:032x}", f"{context.span_id:016x}") if context.is_valid
+                                 else (None, None))
+            self._ids = (context.span_id, (trace_id, span_id))
         request_id = (facts.request_id if facts is not None else None) or span_id
         fields, repaired = self._clean(actor, action, resource, outcome, details)
         clean_details = fields["details"]
@@ -279,12 +298,13 @@ class AuditTrail:
         }
         if repaired:
             entry["repaired"] = repaired
-        self._write(one_line(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)))
+        line = one_line(orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE))
+        self._write(line)
         if self.queue is None:
             self._count("log_only", 1)
             return entry
         self.queue.put(AuditRecord(
-            entry, now, now, SeverityNumber.INFO, "INFO", _body_of(entry), _attributes_of(entry),
+            entry, record_size(line), now, now, SeverityNumber.INFO, "INFO", _body_of(entry), _attributes_of(entry),
             context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
         return entry
 

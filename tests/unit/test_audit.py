@@ -265,3 +265,54 @@ def test_a_handler_someone_adds_to_the_audit_logger_still_gets_every_record(monk
     trail.record("ana", "node.create", "node/1", "success", {})
     (line,) = stream.getvalue().splitlines()
     assert [json.loads(m)["resource"] for m in seen] == ["node/1"] and json.loads(line)["resource"] == "node/1"
+
+
+def test_each_record_carries_the_trace_ids_of_its_own_span(otel_capture, caplog):
+    tracer = trace.get_tracer("t")
+    expected = []
+    for name in ("first", "second"):
+        with tracer.start_as_current_span(name) as span:
+            audit.record("u", "node.read", f"node/{name}", "success")
+            audit.record("u", "node.read", f"node/{name}", "success")
+            context = span.get_span_context()
+            expected += [(format(context.trace_id, "032x"), format(context.span_id, "016x"))] * 2
+    audit.record("u", "node.read", "node/none", "success")
+    expected.append((None, None))
+    assert [(line["trace_id"], line["span_id"]) for line in audit_lines(caplog)] == expected
+
+
+def test_a_queued_record_counts_twice_its_line_against_the_byte_bound(tmp_path):
+    from vitalyst_otel.audit import AuditLimits, record_size
+    from vitalyst_otel.export.sizes import ITEM_OVERHEAD, log_record_size
+
+    class Held:  # a stand-in exporter that holds the batch until released
+        def __init__(self):
+            self.release = threading.Event()
+            self.batches = []
+
+        def export(self, batch):
+            self.batches.append(list(batch))
+            self.release.wait(30)
+
+        def shutdown(self):
+            self.release.set()
+
+    held = Held()
+    trail = AuditTrail("svc", Redactor(()), exporters=[held], fallback_path=str(tmp_path / "f.jsonl"),
+                       limits=AuditLimits(queue_max_bytes=10**9))
+    try:
+        entry = trail.record("u", "node.create", "node/1", "success", {"note": "n" * 500, "count": 3})
+        # Queued, or taken by the worker and held in export: counted against the bound either way.
+        deadline = time.monotonic() + 10
+        while True:
+            found = list(trail.queue._queue) or [r for batch in held.batches for r in batch]
+            if found or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        (record,) = found
+        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        assert record.size == record_size(line) == ITEM_OVERHEAD + 2 * len(line)
+        assert trail.queue.queued_bytes == record.size >= log_record_size(record)
+    finally:
+        held.release.set()
+        trail.shutdown(3.0)

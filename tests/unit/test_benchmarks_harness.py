@@ -202,6 +202,18 @@ def test_quick_run_end_to_end(tmp_path):
     assert "metric_api" in run.stdout and "ratio vs prom_counter" in run.stdout
 
 
+def test_log_encoder_ab_times_both_encoders_on_the_same_bytes():
+    from benchmarks.log_encoder_ab import run
+    from vitalyst_otel.export.protobuf.logs import encode_log_record
+
+    # The harness alone (the git baseline is not needed for it); run() asserts equal bytes.
+    results = run(rounds=1, baseline=lambda record: encode_log_record(record))
+    assert set(results) == {"line", "audit", "access"}
+    assert all(figures["baseline"] > 0 and figures["now"] > 0 for figures in results.values())
+    with pytest.raises(AssertionError):  # an encoder that writes other bytes is no baseline
+        run(rounds=1, baseline=lambda record: b"")
+
+
 def test_profile_buckets_tell_the_span_queue_from_the_log_record_queue():
     from benchmarks.profile_breakdown import bucket
 

@@ -7,7 +7,8 @@ is refused and ``on_full`` decides what happens to it (the log bridge counts it 
 audit trail writes it to its fallback file). A batch that every exporter did not take is given
 to ``on_failure``. ``on_idle`` runs on the worker after each round (the audit trail re-sends its
 fallback file there). After ``fork()`` the child gets a fresh lock, an empty queue and its own
-worker. ``synchronous=True`` exports on the caller's thread (the in-memory test capture).
+worker (none for a queue shut down before the fork). ``synchronous=True`` exports on the
+caller's thread (the in-memory test capture).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class BatchQueue:
         self._sizes.clear()
         self.queued_bytes = self._in_flight_bytes = 0
         self._thread = None
-        if not self.synchronous:
+        if not self.synchronous and not self._stopped:  # a queue shut down before a fork stays down
             self._thread = threading.Thread(target=self._work, name=f"vitalyst-{self.name}", daemon=True)
             self._thread.start()
 

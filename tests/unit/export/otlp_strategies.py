@@ -190,6 +190,47 @@ def log_batches(draw):
     return draw(st.lists(log_records(resources, scopes), max_size=6))
 
 
+# Text bodies of every length class the log encoder's prefix table distinguishes: short, around
+# one- and two-byte varint lengths, around the end of the table (2048 bytes), past it, with
+# multi-byte characters (length in bytes, not characters) and lone surrogates.
+BODY_SIZES = (0, 1, 60, 124, 125, 126, 127, 128, 1020, 2043, 2044, 2045, 2046, 2047, 2048, 2049,
+              5000, 16380, 16381, 16382, 16383, 16384)
+
+
+def _text_of(size: int, char: str, tail: str) -> str:
+    """``size`` UTF-8 bytes of ``char`` (topped up with ASCII), then ``tail``."""
+    width = len(char.encode("utf-8"))
+    return char * (size // width) + "a" * (size % width) + tail
+
+
+BODY_TEXT = st.builds(_text_of, st.sampled_from(BODY_SIZES), st.sampled_from(["a", "é", "名", "\U0001f600"]),
+                      st.one_of(st.just(""), st.just(""), SMALL_TEXT, st.just("\ud800")))
+FLAGS = st.one_of(st.integers(0, 255).map(TraceFlags), st.integers(0, 2**32 - 1), st.sampled_from([True, 1.0, 0.0]))
+
+
+@st.composite
+def bridge_records(draw, resources, scopes):
+    """The log bridge's own record type (a plain dict of attributes, nothing dropped)."""
+    from vitalyst_otel.logs.bridge import BridgeRecord
+
+    attributes = draw(st.dictionaries(KEYS, st.one_of(SCALARS, TRICKY), max_size=4))
+    return BridgeRecord(
+        draw(TIMES), draw(st.just(0) | U64),
+        draw(st.sampled_from(list(SeverityNumber)) | st.none()),
+        draw(st.sampled_from(["INFO", "WARN", "ERROR", ""]) | SMALL_TEXT | st.none()),
+        draw(st.one_of(BODY_TEXT, SMALL_TEXT, SCALARS)),
+        attributes,
+        draw(st.just(0) | U128), draw(st.just(0) | U64), draw(FLAGS),
+        draw(st.sampled_from(resources)), draw(st.sampled_from(scopes)),
+        draw(st.none() | st.sampled_from(["", "session.start"])))
+
+
+@st.composite
+def bridge_batches(draw):
+    resources, scopes = draw(resource_pool()), draw(scope_pool())
+    return draw(st.lists(bridge_records(resources, scopes), max_size=4))
+
+
 NUMBERS = st.one_of(INT64, st.floats())
 EXEMPLARS = st.lists(st.builds(Exemplar, filtered_attributes=attribute_maps(), value=st.one_of(INT64, st.floats()),
                                time_unix_nano=U64, span_id=st.none() | U64, trace_id=st.none() | U128), max_size=2)

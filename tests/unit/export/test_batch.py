@@ -105,3 +105,23 @@ def test_an_item_bigger_than_the_whole_budget_is_refused_alone():
     queue.put("y")
     assert refused == ["x" * 11] and queue.queued_bytes == 1
     queue.shutdown(1)
+
+
+def test_a_queue_shut_down_before_a_fork_starts_no_worker_in_the_child():
+    import os
+
+    queue = BatchQueue([], "stopped-before-fork")
+    queue.shutdown(1.0)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the lifecycle's fork hooks have run by now
+        try:
+            os.write(write, b"alive" if queue._thread is not None else b"none")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        assert os.read(read, 16) == b"none"
+    finally:
+        os.waitpid(pid, 0)
+        os.close(read)

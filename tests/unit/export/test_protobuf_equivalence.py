@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.unit.export.otlp_strategies import log_batches, metrics_data, span_batches
+from tests.unit.export.otlp_strategies import BODY_SIZES, _text_of, bridge_batches, log_batches, metrics_data, span_batches
 from vitalyst_otel.export import protobuf as encoder
 from vitalyst_otel.export.protobuf import wire
 
@@ -82,6 +82,30 @@ def test_spans_equal_the_sdk_encoding(batch):
 @given(log_batches())
 def test_log_records_equal_the_sdk_encoding(batch):
     assert_equivalent(encoder.encode_logs, sdk_encode_logs, ExportLogsServiceRequest, batch)
+
+
+@SETTINGS
+@given(bridge_batches())
+def test_bridge_records_equal_the_sdk_encoding(batch):
+    """The bridge's records (text bodies of every length the encoder's prefix table covers, and
+    past it; plain-dict attributes; flags as TraceFlags, plain ints and other numbers)."""
+    assert_equivalent(encoder.encode_logs, sdk_encode_logs, ExportLogsServiceRequest, batch)
+
+
+@pytest.mark.parametrize("char", ["a", "é", "\U0001f600"])
+def test_text_bodies_of_every_prefix_length_equal_the_sdk_encoding(char):
+    """Each length class of the text-body prefix table, and past its end, byte for byte."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import TraceFlags
+
+    from vitalyst_otel.logs.bridge import BridgeRecord
+
+    resource, scope = Resource({"service.name": "kg"}), InstrumentationScope("app")
+    records = [BridgeRecord(1, 2, None, "INFO", _text_of(size, char, ""), {}, 3, 4, TraceFlags(1), resource, scope)
+               for size in sorted({*BODY_SIZES, *range(2040, 2056)})]
+    for record in records:
+        assert encoder.encode_logs([record]) == sdk_encode_logs([record]).SerializeToString(), len(record.body)
 
 
 @SETTINGS
