@@ -124,8 +124,13 @@ def test_a_hostile_client_does_not_slow_another_and_leaks_nothing(tmp_path):
     assert sent[0] >= 4, "the hostile client got no request through"
     base, attacked = statistics.median(baseline), statistics.median(under_attack)
     # The hostile requests and the measured ones share one event loop and two CPU cores with the
-    # rest of the machine: a small ratio, not an absolute bound.
-    assert attacked < 4 * base + 0.005, (base, attacked, sent[0])
+    # rest of the machine. h11 parses each hostile request (up to 1 MiB of headers) in Python on
+    # that loop, and a measured request arriving meanwhile waits for it: a median of 7-13 ms under
+    # attack against 1.8-5 ms without, at load 5 (the same before and after the speed work of
+    # issue 16), 18 ms on a fresh CI machine compiling beside the suite. What this guards against
+    # is telemetry blocking the loop (a quadratic scan of a hostile value costs seconds), so the
+    # slack is that parse cost.
+    assert attacked < 4 * base + 0.025, (base, attacked, sent[0])
     assert SECRET not in out and SECRET not in err
     assert all(SECRET not in str(m) for path in ("/v1/traces", "/v1/logs") for m in receiver.received.of(path))
     paths = [attrs(span.attributes).get("url.path", "") for _, span in receiver.received.spans()]
