@@ -20,6 +20,7 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.attributes import BoundedAttributes
 
 from vitalyst_otel.export.protobuf.envelope import encode_grouped
+from vitalyst_otel.export.protobuf.fields import add_repairs
 from vitalyst_otel.export.protobuf.wire import (
     MASK64,
     REPAIR,
@@ -56,14 +57,41 @@ def _text_body_prefix(n: int) -> bytes:
 _TEXT_BODY_PREFIX = tuple(_text_body_prefix(n) for n in range(_TEXT_BODY_TABLE_SIZE))
 
 
+class EncodedRecord:
+    """A log record already encoded (the LogRecord message body), with what the request groups
+    it by: the bridge encodes on the caller's thread when only our encoder reads the queue, and
+    the export worker only concatenates. ``repairs``: strings repaired while encoding it, counted
+    by the worker's exporter as its own."""
+
+    __slots__ = ("resource", "instrumentation_scope", "encoded", "repairs")
+
+    def __init__(self, resource, instrumentation_scope, encoded: bytes, repairs: int = 0) -> None:
+        self.resource = resource
+        self.instrumentation_scope = instrumentation_scope
+        self.encoded = encoded
+        self.repairs = repairs
+
+
 def encode_log_record(readable: Any) -> bytes:
     """One LogRecord message body from an SDK ReadableLogRecord (or the bridge's record)."""
+    if type(readable) is EncodedRecord:
+        if readable.repairs:
+            add_repairs(readable.repairs)
+        return readable.encoded
     record = readable.log_record
-    timestamp = record.timestamp
-    severity = record.severity_number
-    text = record.severity_text
     attrs = record.attributes
-    body = record.body
+    dropped = 0
+    if type(attrs) is not dict and isinstance(attrs, BoundedAttributes):
+        dropped = attrs.dropped
+    return encode_log_fields(record.timestamp, record.severity_number, record.severity_text, record.body, attrs,
+                             record.trace_flags, record.trace_id, record.span_id, record.observed_timestamp,
+                             record.event_name, dropped)
+
+
+def encode_log_fields(timestamp, severity, text, body, attrs, flags, tid, sid, observed, event_name=None,
+                      dropped: int = 0) -> bytes:
+    """One LogRecord message body from its fields (``attrs`` a plain dict is left out when
+    empty, as the bridge's records always were; any other mapping is written as it is)."""
     # The SDK always writes the body, an empty AnyValue for None; a body it cannot encode raises.
     if type(body) is str:
         encoded = body.encode("utf-8", REPAIR)
@@ -82,16 +110,13 @@ def encode_log_record(readable: Any) -> bytes:
             parts.append(attributes(b"\x32", attrs))
     else:
         parts.append(attributes(b"\x32", attrs))
-        dropped = attrs.dropped if isinstance(attrs, BoundedAttributes) else 0  # = dropped_attributes
-        if dropped:
+        if dropped:  # = dropped_attributes
             parts.append(uint_field(b"\x38", dropped))
-    flags = record.trace_flags
     flags_field = _FLAGS.get(flags)
     if flags_field is None:
         flags = int(flags)
         flags_field = b"\x45" + pack_fixed32(flags) if flags else b""
     # The SDK leaves trace_id/span_id out when they are 0 (no span), each on its own.
-    tid, sid = record.trace_id, record.span_id
     if tid and sid:
         parts += (flags_field, pack_id_pair(0x4A10, tid >> 64, tid & MASK64, 0x5208, sid))
     else:
@@ -100,11 +125,10 @@ def encode_log_record(readable: Any) -> bytes:
             parts.append(b"\x4a\x10" + trace_id(tid))
         elif sid:
             parts.append(b"\x52\x08" + span_id(sid))
-    observed = record.observed_timestamp
     if observed:
         parts.append(_pack_tag_fixed64(0x59, observed))
-    if record.event_name:
-        parts.append(string_field(b"\x62", record.event_name))
+    if event_name:
+        parts.append(string_field(b"\x62", event_name))
     return b"".join(parts)
 
 
