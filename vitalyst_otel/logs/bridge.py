@@ -24,7 +24,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from vitalyst_otel.export.protobuf.fields import take_repairs
-from vitalyst_otel.export.protobuf.logs import EncodedRecord, encode_log_fields
+from vitalyst_otel.export.protobuf.logs import EncodedRecord, context_fields, encode_line, severity_fields
 from vitalyst_otel.export.sizes import ENCODED_ITEM_OVERHEAD, truncate
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.prepared import prepared
@@ -100,6 +100,8 @@ class OtlpLogHandler(logging.Handler):
                  max_attributes: int = 128, max_length: int | None = None, encode: bool = False) -> None:
         super().__init__(level)
         self.encode = encode
+        self._severity_fields: dict[int, bytes] = {}
+        self._last_context: tuple = (None, b"")
         self.queue = queue
         self.resource = resource if resource is not None else Resource.get_empty()
         self.redactor = redactor
@@ -150,19 +152,31 @@ class OtlpLogHandler(logging.Handler):
             self.queue.put(self.record_of(name, levelno, created, shared, record))
             return
         attributes = self._attributes(shared, record)
-        number, text = _SEVERITY.get(levelno) or severity(levelno)
         context = shared.context
         message = self._cut(shared.message)
         timestamp, observed = int(created * 1e9), time.time_ns()
+        levels = self._severity_fields
+        level_fields = levels.get(levelno)
+        if level_fields is None:
+            level_fields = severity_fields(*(_SEVERITY.get(levelno) or severity(levelno)))
+            if len(levels) < _SCOPE_CACHE_LIMIT:
+                levels[levelno] = level_fields
+        last = self._last_context  # (context, its fields): one span's records follow each other
+        if last[0] is context:
+            ids = last[1]
+        else:
+            ids = context_fields(context.trace_flags, context.trace_id, context.span_id)
+            self._last_context = (context, ids)
         try:
-            encoded = encode_log_fields(timestamp, number, text, message, attributes, context.trace_flags,
-                                        context.trace_id, context.span_id, observed)
-        except Exception:  # noqa: BLE001 - the exporter finds, counts and drops what cannot be encoded
+            encoded = encode_line(timestamp, level_fields, message, attributes, ids, observed)
+            repairs = take_repairs() if attributes else 0
+        except Exception:  # noqa: BLE001 - text to repair, a value to drop: the exporter repairs and counts it
             take_repairs()
+            number, text = _SEVERITY.get(levelno) or severity(levelno)
             self.queue.put(BridgeRecord(timestamp, observed, number, text, message, attributes, context.trace_id,
                                         context.span_id, context.trace_flags, self.resource, self._scope(name)))
             return
-        self.queue.put_measured(EncodedRecord(self.resource, self._scope(name), encoded, take_repairs()),
+        self.queue.put_measured(EncodedRecord(self.resource, self._scope(name), encoded, repairs),
                                 len(encoded) + ENCODED_ITEM_OVERHEAD)
 
     def _cut(self, text: str) -> str:

@@ -179,13 +179,14 @@ def test_a_repaired_string_is_counted_by_the_exporter_that_sends_it():
         exporter = _exporter(receiver.endpoint)
         queue = BatchQueue([exporter], "logs", max_bytes=1 << 20, size_of=len)
         logger, _ = _bridge(queue)
-        logger.info("lone \udcff", extra={"also": "\ud800"})
+        logger.info("lone \udcff", extra={"also": "\ud800"})  # the body: encoded on the worker
+        logger.info("fine", extra={"only": "\udc80"})  # an attribute: repaired here, counted there
         logger.info("fine")
         assert queue.force_flush(10.0)
         queue.shutdown(5.0)
     bodies = [record.body.string_value for _, record in receiver.received.log_records()]
-    assert bodies == ["lone \\udcff", "fine"]
-    assert exporter.status.snapshot().repaired_items == 2
+    assert bodies == ["lone \\udcff", "fine", "fine"]
+    assert exporter.status.snapshot().repaired_items == 3
 
 
 def test_encoded_records_count_their_bytes_and_a_silent_collector_never_overfills_the_queue():
