@@ -233,3 +233,26 @@ def test_without_encode_the_queue_gets_records_any_exporter_reads():
     logger, handler = _bridge(queue, encode=only_our_encoder([reader]))
     logger.info("seen as a record")
     assert reader.bodies == ["seen as a record"] and handler.encode is False
+
+
+@pytest.mark.parametrize("body", ["", "short", "ü" * 1500, "x" * 3000, "漢" * 700])
+@pytest.mark.parametrize("ids", [(0, 0, 0), (0x0123456789ABCDEF0123456789ABCDEF, 0x0123456789ABCDEF, 1),
+                                 (0x0123456789ABCDEF0123456789ABCDEF, 0x0123456789ABCDEF, 0),
+                                 (5, 0, 1), (0, 7, 255)])
+@pytest.mark.parametrize("level", [10, 20, 25, 30, 40, 50, 55])
+def test_the_line_encoder_writes_what_the_record_encoder_writes(body, ids, level):
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import TraceFlags
+
+    from vitalyst_otel.export.protobuf.logs import context_fields, encode_line, encode_log_record, severity_fields
+    from vitalyst_otel.logs.bridge import BridgeRecord, severity
+
+    tid, sid, flags = ids
+    attributes = {"user_id": 7, "ok": True, "ratio": 0.5, "name": "n" * (level * 3)} if level % 20 else {}
+    number, text = severity(level)
+    record = BridgeRecord(1764614400123456789, 1764614400123499999, number, text, body, attributes, tid, sid,
+                          TraceFlags(flags), Resource.get_empty(), InstrumentationScope("s"))
+    line = encode_line(1764614400123456789, severity_fields(number, text), body, attributes,
+                       context_fields(TraceFlags(flags), tid, sid), 1764614400123499999)
+    assert line == encode_log_record(record)

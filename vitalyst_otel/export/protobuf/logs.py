@@ -79,13 +79,53 @@ def encode_log_record(readable: Any) -> bytes:
             add_repairs(readable.repairs)
         return readable.encoded
     record = readable.log_record
+    timestamp = record.timestamp
+    severity = record.severity_number
+    text = record.severity_text
     attrs = record.attributes
-    dropped = 0
-    if type(attrs) is not dict and isinstance(attrs, BoundedAttributes):
-        dropped = attrs.dropped
-    return encode_log_fields(record.timestamp, record.severity_number, record.severity_text, record.body, attrs,
-                             record.trace_flags, record.trace_id, record.span_id, record.observed_timestamp,
-                             record.event_name, dropped)
+    body = record.body
+    # The SDK always writes the body, an empty AnyValue for None; a body it cannot encode raises.
+    if type(body) is str:
+        encoded = body.encode("utf-8", REPAIR)
+        n = len(encoded)
+        body_field = (_TEXT_BODY_PREFIX[n] if n < _TEXT_BODY_TABLE_SIZE else _text_body_prefix(n)) + encoded
+    else:
+        body_field = delimited(b"\x2a", any_value(body))
+    parts = [
+        _pack_tag_fixed64(0x09, timestamp) if timestamp else b"",
+        _SEVERITY_BY_ID.get(id(severity)) or uint_field(b"\x10", getattr(severity, "value", None)),
+        _severity_texts.get(text) or _severity_text(text),
+        body_field,
+    ]
+    if type(attrs) is dict:  # the bridge's records: a plain dict, nothing dropped
+        if attrs:
+            parts.append(attributes(b"\x32", attrs))
+    else:
+        parts.append(attributes(b"\x32", attrs))
+        dropped = attrs.dropped if isinstance(attrs, BoundedAttributes) else 0  # = dropped_attributes
+        if dropped:
+            parts.append(uint_field(b"\x38", dropped))
+    flags = record.trace_flags
+    flags_field = _FLAGS.get(flags)
+    if flags_field is None:
+        flags = int(flags)
+        flags_field = b"\x45" + pack_fixed32(flags) if flags else b""
+    # The SDK leaves trace_id/span_id out when they are 0 (no span), each on its own.
+    tid, sid = record.trace_id, record.span_id
+    if tid and sid:
+        parts += (flags_field, pack_id_pair(0x4A10, tid >> 64, tid & MASK64, 0x5208, sid))
+    else:
+        parts.append(flags_field)
+        if tid:
+            parts.append(b"\x4a\x10" + trace_id(tid))
+        elif sid:
+            parts.append(b"\x52\x08" + span_id(sid))
+    observed = record.observed_timestamp
+    if observed:
+        parts.append(_pack_tag_fixed64(0x59, observed))
+    if record.event_name:
+        parts.append(string_field(b"\x62", record.event_name))
+    return b"".join(parts)
 
 
 def severity_fields(severity, text) -> bytes:
@@ -110,15 +150,6 @@ def context_fields(flags, tid, sid) -> bytes:
     return flags_field
 
 
-def _body_field(body) -> bytes:
-    # The SDK always writes the body, an empty AnyValue for None; a body it cannot encode raises.
-    if type(body) is str:
-        encoded = body.encode("utf-8", REPAIR)
-        n = len(encoded)
-        return (_TEXT_BODY_PREFIX[n] if n < _TEXT_BODY_TABLE_SIZE else _text_body_prefix(n)) + encoded
-    return delimited(b"\x2a", any_value(body))
-
-
 def encode_line(timestamp: int, severity: bytes, body: str, attrs: dict, context: bytes, observed: int) -> bytes:
     """The bridge's record from its parts: ``severity`` (:func:`severity_fields`) and ``context``
     (:func:`context_fields`) as its caller keeps them, a text ``body`` that is valid UTF-8 (it
@@ -130,27 +161,6 @@ def encode_line(timestamp: int, severity: bytes, body: str, attrs: dict, context
         _pack_tag_fixed64(0x09, timestamp), severity,
         _TEXT_BODY_PREFIX[n] if n < _TEXT_BODY_TABLE_SIZE else _text_body_prefix(n), encoded,
         attributes(b"\x32", attrs) if attrs else b"", context, _pack_tag_fixed64(0x59, observed)))
-
-
-def encode_log_fields(timestamp, severity, text, body, attrs, flags, tid, sid, observed, event_name=None,
-                      dropped: int = 0) -> bytes:
-    """One LogRecord message body from its fields (``attrs`` a plain dict is left out when
-    empty, as the bridge's records always were; any other mapping is written as it is)."""
-    parts = [_pack_tag_fixed64(0x09, timestamp) if timestamp else b"", severity_fields(severity, text),
-             _body_field(body)]
-    if type(attrs) is dict:  # the bridge's records: a plain dict, nothing dropped
-        if attrs:
-            parts.append(attributes(b"\x32", attrs))
-    else:
-        parts.append(attributes(b"\x32", attrs))
-        if dropped:  # = dropped_attributes
-            parts.append(uint_field(b"\x38", dropped))
-    parts.append(context_fields(flags, tid, sid))
-    if observed:
-        parts.append(_pack_tag_fixed64(0x59, observed))
-    if event_name:
-        parts.append(string_field(b"\x62", event_name))
-    return b"".join(parts)
 
 
 def encode_logs(records: Sequence[Any]) -> bytes:
