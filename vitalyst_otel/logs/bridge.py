@@ -42,6 +42,7 @@ _SEVERITY = {
 # Our own export diagnostics must not feed back into the pipeline they report on.
 _OWN_LOGGERS = ("vitalyst_otel.export", "opentelemetry.")
 _SCOPE_CACHE_LIMIT = 1024
+_NO_ATTRIBUTES: dict = {}
 
 
 def severity(levelno: int) -> tuple[SeverityNumber, str]:
@@ -151,9 +152,15 @@ class OtlpLogHandler(logging.Handler):
         if not self.encode:
             self.queue.put(self.record_of(name, levelno, created, shared, record))
             return
-        attributes = self._attributes(shared, record)
+        if shared.extra or shared.exception or shared.format_error is not None:
+            attributes = self._attributes(shared, record)
+        else:
+            attributes = _NO_ATTRIBUTES  # read only: the usual line has none
         context = shared.context
-        message = self._cut(shared.message)
+        message = shared.message
+        max_length = self.max_length
+        if max_length is not None and len(message) > max_length:
+            message = truncate(message, max_length)
         timestamp, observed = int(created * 1e9), time.time_ns()
         levels = self._severity_fields
         level_fields = levels.get(levelno)
@@ -173,11 +180,12 @@ class OtlpLogHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - text to repair, a value to drop: the exporter repairs and counts it
             take_repairs()
             number, text = _SEVERITY.get(levelno) or severity(levelno)
-            self.queue.put(BridgeRecord(timestamp, observed, number, text, message, attributes, context.trace_id,
-                                        context.span_id, context.trace_flags, self.resource, self._scope(name)))
+            self.queue.put(BridgeRecord(timestamp, observed, number, text, message, dict(attributes),
+                                        context.trace_id, context.span_id, context.trace_flags, self.resource,
+                                        self._scope(name)))
             return
-        self.queue.put_measured(EncodedRecord(self.resource, self._scope(name), encoded, repairs),
-                                len(encoded) + ENCODED_ITEM_OVERHEAD)
+        scope = self._scopes.get(name) or self._scope(name)
+        self.queue.put_measured(EncodedRecord(self.resource, scope, encoded, repairs), len(encoded) + ENCODED_ITEM_OVERHEAD)
 
     def _cut(self, text: str) -> str:
         max_length = self.max_length
