@@ -42,20 +42,11 @@ class SdkBuckets:
 
 
 def build():
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.resources import Resource
-
-    from benchmarks.server_span import _Factory
-    from vitalyst_otel.config.settings import Settings
+    from benchmarks.server_span import providers
     from vitalyst_otel.http.server import HttpServerTelemetry, ServerTelemetryMiddleware
     from vitalyst_otel.redaction import Redactor
-    from vitalyst_otel.tracing import build_tracer_provider
 
-    settings = Settings.load({}, environ={})
-    tracer_provider = build_tracer_provider(settings, Resource.create({"service.name": "bench"}), Redactor(()),
-                                            _Factory())
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    tracer_provider, meter_provider = providers()
     new = HttpServerTelemetry(tracer_provider, meter_provider, Redactor(()))
     old = HttpServerTelemetry(tracer_provider, meter_provider, Redactor(()))
     recorder = old._duration_recorder
