@@ -82,9 +82,10 @@ def histogram_records(tracer_provider, meter_provider, rounds: int, n: int) -> d
         span = provider.get_tracer("bench").start_span("s")
         token = context.attach(trace.set_span_in_context(span))
         times: dict[str, list[float]] = {"old": [], "new": []}
-        for _ in range(rounds):
-            times["old"].append(_timed(lambda: old_set.record(0.003), n))
-            times["new"].append(_timed(lambda: new_set.record(0.003), n))
+        for r in range(rounds):
+            for name in ("old", "new") if r % 2 else ("new", "old"):
+                bound = old_set if name == "old" else new_set
+                times[name].append(_timed(lambda b=bound: b.record(0.003), n))
         context.detach(token)
         found[label] = {k: statistics.median(v) for k, v in times.items()}
     return found
@@ -101,7 +102,7 @@ def query_redaction(rounds: int, n: int) -> dict:
         times: dict[str, list[float]] = {"old": [], "new": []}
         for r in range(rounds):
             queries = [make(i + r * n) for i in range(n)]
-            for name in ("old", "new"):
+            for name in ("old", "new") if r % 2 else ("new", "old"):
                 redactor = Redactor(DEFAULT_REDACT_KEYS)
                 call = redactor.query if name == "new" else (
                     lambda q, red=redactor: red._query_by_pairs(clip(q, red.max_chars)))
@@ -142,10 +143,10 @@ def main(argv=None) -> int:
     us_per_request(new, 2000)
     us_per_request(old, 2000)
     times: dict[str, list[float]] = {"app alone": [], "old": [], "new": []}
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
         times["app alone"].append(us_per_request(answer, args.requests))
-        times["old"].append(us_per_request(old, args.requests))
-        times["new"].append(us_per_request(new, args.requests))
+        for name in ("old", "new") if r % 2 else ("new", "old"):  # either one first, by turns
+            times[name].append(us_per_request(old if name == "old" else new, args.requests))
     print("middleware per request, sampled span (µs): "
           + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in times.items()))
     for label, found in histogram_records(tracer_provider, meter_provider, args.rounds, args.requests).items():

@@ -50,16 +50,22 @@ class BoundRecorder:
         self.instrument = instrument
         self.fast = fast_path_available(instrument)
         if self.fast:
-            from opentelemetry.attributes import _clean_attribute_value
-            from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
-            from opentelemetry.sdk.metrics._internal.measurement import Measurement
+            try:
+                self._use_internals()
+            except ImportError:  # an SDK without one of the names read here: the public path
+                self.fast = False
 
-            from vitalyst_otel.http.bucket_aggregate import BucketAggregate
+    def _use_internals(self) -> None:
+        from opentelemetry.attributes import _clean_attribute_value
+        from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
+        from opentelemetry.sdk.metrics._internal.measurement import Measurement
 
-            self._clean = _clean_attribute_value
-            self._hash = _hash_attributes
-            self._measurement = Measurement
-            self.buckets = BucketAggregate(Measurement)
+        from vitalyst_otel.http.bucket_aggregate import BucketAggregate
+
+        self._clean = _clean_attribute_value
+        self._hash = _hash_attributes
+        self._measurement = Measurement
+        self.buckets = BucketAggregate(Measurement)
 
     def bind(self, attributes: dict) -> BoundAttributes:
         return BoundAttributes(self, attributes)

@@ -62,7 +62,8 @@ def _record_both(make, collections=2, sampler=None, in_span=True):
         provider, reader = make()
         histogram = _histogram(provider)
         sets = [BoundRecorder(histogram).bind(s) for s in SETS]
-        assert all(b.recorder.fast and b.recorder.buckets._histogram is not None for b in sets)
+        assert all(b.recorder.fast and b.recorder.buckets._histogram is not None and b.recorder.buckets._bucket is not None
+                   for b in sets)
         collected = []
         with tracer.start_as_current_span("parent") if in_span else contextlib.nullcontext() as span:
             ids = span.get_span_context() if in_span else trace.INVALID_SPAN_CONTEXT
@@ -232,3 +233,17 @@ def test_an_sdk_aggregation_of_other_fields_takes_the_sdks_aggregate(monkeypatch
         recorder.bind(SETS[0]).record(0.05)
     ((*_, count, total, _b, _e, _mn, _mx, exemplars),) = _points(reader)
     assert (count, total, len(exemplars)) == (1, 0.05, 1)
+
+
+def test_an_exemplar_bucket_of_other_fields_gets_the_sdks_offer(monkeypatch):
+    from vitalyst_otel.http import bucket_aggregate
+
+    monkeypatch.setattr(bucket_aggregate, "_OFFERED", "_ExemplarBucket__taken")  # as if the SDK renamed it
+    provider, reader = _provider()
+    recorder = BoundRecorder(_histogram(provider))
+    assert recorder.buckets._bucket is None and recorder.buckets._histogram is not None
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("s") as span:
+        recorder.bind(SETS[0]).record(0.05)
+    ((*_, exemplars),) = _points(reader)
+    assert [(e[0], e[1]) for e in exemplars] == [(0.05, span.get_span_context().span_id)]
