@@ -117,7 +117,7 @@ class BucketAggregate:
         kind = type(exemplar_filter)
         if kind is self._trace_based:
             span = self.current_span(context)
-            return span is not self._invalid and span.get_span_context().trace_flags.sampled
+            return span != self._invalid and span.get_span_context().trace_flags.sampled  # as the SDK compares
         if kind is self._always_off:
             return False
         if kind is self._always_on:
