@@ -51,7 +51,8 @@ def build():
     old = HttpServerTelemetry(tracer_provider, meter_provider, Redactor(()))
     recorder = old._duration_recorder
     recorder.buckets = SdkBuckets(recorder._measurement)
-    return tracer_provider, meter_provider, ServerTelemetryMiddleware(answer, new), ServerTelemetryMiddleware(answer, old)
+    return (tracer_provider, meter_provider, ServerTelemetryMiddleware(answer, new),
+            ServerTelemetryMiddleware(answer, old))
 
 
 def _timed(call, n: int) -> float:

@@ -62,8 +62,9 @@ def _record_both(make, collections=2, sampler=None, in_span=True):
         provider, reader = make()
         histogram = _histogram(provider)
         sets = [BoundRecorder(histogram).bind(s) for s in SETS]
-        assert all(b.recorder.fast and b.recorder.buckets._histogram is not None and b.recorder.buckets._bucket is not None
-                   for b in sets)
+        buckets = [b.recorder.buckets for b in sets]
+        assert all(b.recorder.fast for b in sets)
+        assert all(b._histogram is not None and b._bucket is not None for b in buckets)  # the in-place path
         collected = []
         with tracer.start_as_current_span("parent") if in_span else contextlib.nullcontext() as span:
             ids = span.get_span_context() if in_span else trace.INVALID_SPAN_CONTEXT
