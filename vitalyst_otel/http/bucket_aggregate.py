@@ -29,8 +29,6 @@ _SPAN_TYPES_LIMIT = 16
 _BUCKET = "_ExemplarBucket__"
 _VALUE, _TIME, _ATTRIBUTES, _SPAN_ID, _TRACE_ID, _OFFERED = (
     _BUCKET + f for f in ("value", "time_unix_nano", "attributes", "span_id", "trace_id", "offered"))
-
-
 _AGGREGATION_FIELDS = ("_lock", "_value", "_sum", "_min", "_max", "_record_min_max", "_boundaries", "_reservoir",
                        "_get_empty_bucket_counts")
 _RESERVOIR_FIELDS = ("_lock", "_boundaries", "_reservoir_storage")
@@ -85,7 +83,8 @@ def _offers_alike(bucket_type) -> bool:
 
 
 class BucketAggregate:
-    """The SDK types this fast path knows (``None`` where the SDK has none of that name)."""
+    """The SDK types this fast path knows; the aggregation and bucket types are ``None`` when the
+    probes at make time find them unlike the SDK 1.45 ones (then the SDK's own methods run)."""
 
     def __init__(self, measurement_type):
         from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
