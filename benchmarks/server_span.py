@@ -63,20 +63,28 @@ def us_per_request(app, n: int) -> float:
     return (time.thread_time() - started) / n * 1e6
 
 
-def build():
+def providers():
+    """The tracer provider of the default settings (exporting to nothing) and a meter provider
+    with an in-memory reader."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.resources import Resource
 
     from vitalyst_otel.config.settings import Settings
-    from vitalyst_otel.http.server import HttpServerTelemetry, ServerTelemetryMiddleware
     from vitalyst_otel.redaction import Redactor
     from vitalyst_otel.tracing import build_tracer_provider
 
     settings = Settings.load({}, environ={})
     tracer_provider = build_tracer_provider(settings, Resource.create({"service.name": "bench"}), Redactor(()),
                                             _Factory())
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    return tracer_provider, MeterProvider(metric_readers=[InMemoryMetricReader()])
+
+
+def build():
+    from vitalyst_otel.http.server import HttpServerTelemetry, ServerTelemetryMiddleware
+    from vitalyst_otel.redaction import Redactor
+
+    tracer_provider, meter_provider = providers()
     fast = HttpServerTelemetry(tracer_provider, meter_provider, Redactor(()))
     public = HttpServerTelemetry(tracer_provider, meter_provider, Redactor(()))
     spans = getattr(public, "spans", None)  # absent before the fast path: both are the public path

@@ -8,7 +8,9 @@ the server's CPU per request, for the same five attributes request after request
 the SDK's own hash of it (``_hash_attributes``, after the view's attribute-key filter). A
 measurement then goes the SDK's way from there on: the meter's enabled flag, the exemplar filter,
 every reader's every view, the aggregation the SDK itself created for that key (so views,
-temporality, cardinality limits, exemplars and the collection locks are the SDK's).
+temporality, cardinality limits, exemplars and the collection locks are the SDK's); the filter's
+decision and the explicit-bucket aggregation are done in place for the SDK's own types
+(:mod:`vitalyst_otel.http.bucket_aggregate`), without a ``Measurement`` object.
 
 It reads SDK internals (checked against opentelemetry-sdk 1.45); :func:`fast_path_available`
 checks them when the recorder is made, and anything unexpected then or later switches the
@@ -48,13 +50,22 @@ class BoundRecorder:
         self.instrument = instrument
         self.fast = fast_path_available(instrument)
         if self.fast:
-            from opentelemetry.attributes import _clean_attribute_value
-            from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
-            from opentelemetry.sdk.metrics._internal.measurement import Measurement
+            try:
+                self._use_internals()
+            except ImportError:  # an SDK without one of the names read here: the public path
+                self.fast = False
 
-            self._clean = _clean_attribute_value
-            self._hash = _hash_attributes
-            self._measurement = Measurement
+    def _use_internals(self) -> None:
+        from opentelemetry.attributes import _clean_attribute_value
+        from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
+        from opentelemetry.sdk.metrics._internal.measurement import Measurement
+
+        from vitalyst_otel.http.bucket_aggregate import BucketAggregate
+
+        self._clean = _clean_attribute_value
+        self._hash = _hash_attributes
+        self._measurement = Measurement
+        self.buckets = BucketAggregate(Measurement)
 
     def bind(self, attributes: dict) -> BoundAttributes:
         return BoundAttributes(self, attributes)
@@ -91,11 +102,10 @@ class BoundAttributes:
     def _consume(self, recorder: BoundRecorder, instrument, amount: float) -> None:
         attributes = self.attributes
         context = get_current()
-        measurement = recorder._measurement(amount, time_ns(), instrument, context, None)
-        object.__setattr__(measurement, "attributes", attributes)  # already clean: skip __post_init__'s copy
+        now = time_ns()
         consumer = instrument._measurement_consumer
-        sample = consumer._sdk_config.exemplar_filter.should_sample(
-            amount, measurement.time_unix_nano, attributes, context)
+        buckets = recorder.buckets
+        sample = buckets.should_sample(consumer._sdk_config.exemplar_filter, amount, now, attributes, context)
         for storage in consumer._reader_storages.values():
             for match in storage._get_or_init_view_instrument_match(instrument):
                 held = self._keys.get(id(match))
@@ -105,13 +115,14 @@ class BoundAttributes:
                 # From here on as _ViewInstrumentMatch.consume_measurement does it.
                 if match._reset_on_collect:
                     with match._lock:
-                        match._get_or_create_aggregation(key, dict(kept)).aggregate(measurement, sample)
+                        aggregation = match._get_or_create_aggregation(key, dict(kept))
+                        buckets.aggregate(aggregation, instrument, amount, now, attributes, context, sample)
                     continue
                 aggregation = match._attributes_aggregation.get(key)
                 if aggregation is None:
                     with match._lock:
                         aggregation = match._get_or_create_aggregation(key, dict(kept))
-                aggregation.aggregate(measurement, sample)
+                buckets.aggregate(aggregation, instrument, amount, now, attributes, context, sample)
 
     def _key_for(self, recorder: BoundRecorder, match) -> tuple[object, object, dict]:
         kept = dict(self.attributes)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-@dataclass
+@dataclass(slots=True)  # one object per request, no __dict__
 class RequestFacts:
     request_id: str | None = None
     method: str = ""

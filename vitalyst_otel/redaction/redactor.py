@@ -34,6 +34,7 @@ class Redactor:
         self.is_sensitive = KeyMatcher(self.keys)
         # Short strings repeat (span attributes, routes, user agents): their results are kept.
         self._texts: dict[str, str] = {}
+        self._queries: dict[str, str] = {}  # the same bound, for query strings
         self._scan = scanner(self.is_sensitive, self.is_sensitive.words)
 
     # --- free text
@@ -115,7 +116,36 @@ class Redactor:
         """A query string with the values of sensitive parameters masked (the rest scanned)."""
         if not query:
             return query
+        if len(query) > _CACHED_CHARS:
+            return self._query(query)
+        queries = self._queries
+        done = queries.get(query)
+        if done is None:
+            done = self._query(query)
+            if len(queries) >= _CACHE_LIMIT:
+                queries.clear()
+            queries[query] = done
+        return done
+
+    def _query(self, query: str) -> str:
         query = clip(query, self.max_chars)
+        if not self._may_name_secret(query):
+            return self.text(query)
+        return self._query_by_pairs(query)
+
+    def _may_name_secret(self, query: str) -> bool:
+        """Whether a parameter of ``query`` may have a sensitive name. Without ``%`` and ``+``
+        the names are what ``parse_qsl`` would give (the text before ``=`` of each ``&`` part),
+        so they are read without it; otherwise ``parse_qsl`` decides."""
+        if "%" in query or "+" in query:
+            return True
+        query_key = self._query_key
+        for part in query.split("&"):
+            if part and query_key(part.partition("=")[0]):
+                return True
+        return False
+
+    def _query_by_pairs(self, query: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         if not any(self._query_key(k) for k, _ in pairs):
             return self.text(query)

@@ -3,13 +3,18 @@ points, counts, sums, buckets, min/max and exemplars, through views, delta and c
 temporality and the cardinality limit; and it falls back to the public API wherever the fast path
 cannot be used."""
 
+import contextlib
+
 import pytest
 from opentelemetry import trace
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, AlwaysOnExemplarFilter, TraceBasedExemplarFilter
+from opentelemetry.sdk.metrics._internal.exemplar import SimpleFixedSizeExemplarReservoir
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from vitalyst_otel.http.bound_histogram import BoundRecorder, fast_path_available
 
@@ -17,15 +22,15 @@ SETS = [{"http.request.method": "GET", "url.scheme": "http", "http.response.stat
         {"http.request.method": "POST", "url.scheme": "https", "http.response.status_code": 500,
          "error.type": "500"},
         {"http.request.method": "GET", "url.scheme": "http"}]
-VALUES = [0.001, 0.02, 0.3, 0.0, 7.5, 12.0, 0.004]
+VALUES = [0.001, 0.02, 0.3, 0.0, 7.5, 12.0, 0.004, 0.1, 1.0]  # 0.1 and 1.0 on a boundary
 
 
-def _provider(temporality=None, views=()):
+def _provider(temporality=None, views=(), exemplar_filter=None):
     kwargs = {}
     if temporality is not None:
         kwargs["preferred_temporality"] = {Histogram: temporality}
     reader = InMemoryMetricReader(**kwargs)
-    return MeterProvider(metric_readers=[reader], views=list(views)), reader
+    return MeterProvider(metric_readers=[reader], views=list(views), exemplar_filter=exemplar_filter), reader
 
 
 def _histogram(provider):
@@ -42,31 +47,35 @@ def _points(reader):
                 for p in metric.data.data_points:
                     found.append((metric.name, tuple(sorted(p.attributes.items())), p.count, p.sum,
                                   tuple(p.bucket_counts), tuple(p.explicit_bounds), p.min, p.max,
-                                  sorted((e.value, e.span_id, tuple(sorted(e.filtered_attributes.items())))
-                                         for e in p.exemplars)))
+                                  sorted((e.value, e.span_id, tuple(sorted(e.filtered_attributes.items())),
+                                          e.trace_id) for e in p.exemplars)))
     return sorted(found, key=repr)
 
 
-def _record_both(make, collections=2):
-    """Records the same measurements through the SDK and through bound sets (in a sampled span, so
-    exemplars are taken), collecting ``collections`` times; returns both collections' points."""
-    tracer = TracerProvider().get_tracer("t")
+def _record_both(make, collections=2, sampler=None, in_span=True):
+    """Records the same measurements through the SDK and through bound sets (by default in a
+    sampled span, so exemplars are taken), collecting ``collections`` times; returns both
+    collections' points (an exemplar's span id as whether it is the span's)."""
+    tracer = TracerProvider(**({"sampler": sampler} if sampler else {})).get_tracer("t")
     results = []
     for bound in (False, True):
         provider, reader = make()
         histogram = _histogram(provider)
         sets = [BoundRecorder(histogram).bind(s) for s in SETS]
+        buckets = [b.recorder.buckets for b in sets]
         assert all(b.recorder.fast for b in sets)
+        assert all(b._histogram is not None and b._bucket is not None for b in buckets)  # the in-place path
         collected = []
-        with tracer.start_as_current_span("parent") as span:
-            span_id = span.get_span_context().span_id
+        with tracer.start_as_current_span("parent") if in_span else contextlib.nullcontext() as span:
+            ids = span.get_span_context() if in_span else trace.INVALID_SPAN_CONTEXT
             for _ in range(collections):
                 for i, value in enumerate(VALUES):
                     if bound:
                         sets[i % len(SETS)].record(value)
                     else:
                         histogram.record(value, SETS[i % len(SETS)])
-                collected.append([(p[:-1], [(e[0], e[1] == span_id, e[2]) for e in p[-1]]) for p in _points(reader)])
+                collected.append([(p[:-1], [(e[0], e[1] == ids.span_id, e[2], e[3] == ids.trace_id) for e in p[-1]])
+                                  for p in _points(reader)])
         provider.shutdown()
         results.append(collected)
     return results
@@ -130,9 +139,9 @@ def test_changed_sdk_internals_switch_to_the_public_api_for_good(caplog):
     bound = recorder.bind(SETS[0])
 
     def changed(*args):
-        raise TypeError("Measurement() takes other arguments")  # as if the SDK had changed it
+        raise AttributeError("no _exemplar_filter")  # as if the SDK had changed it
 
-    recorder._measurement = changed
+    recorder.buckets.should_sample = changed
     bound.record(0.1)
     assert not recorder.fast
     assert "public API" in caplog.text
@@ -159,3 +168,83 @@ def test_exemplars_carry_the_current_span():
     ((*_, exemplars),) = _points(reader)
     assert [e[1] for e in exemplars] == [span.get_span_context().span_id]
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+def _exemplars(points):
+    return [e for collection in points for p in collection for e in p[1]]
+
+
+@pytest.mark.parametrize("temporality", [None, AggregationTemporality.DELTA])
+def test_the_aligned_reservoir_keeps_the_last_value_per_bucket_with_the_span(temporality):
+    sdk, bound = _record_both(lambda: _provider(temporality))
+    assert sdk == bound
+    first = {p[0][1]: p[1] for p in bound[0]}
+    get_root = first[tuple(sorted(SETS[0].items()))]
+    # 0.001, 0.0 and 0.004 fall in the first bucket of SETS[0]: the last one is kept, with the span
+    assert get_root == [(0.004, True, (), True)]
+    assert _exemplars(bound) and all(e[1] and e[3] for e in _exemplars(bound))
+
+
+@pytest.mark.parametrize(("exemplar_filter", "sampler", "in_span", "expect_exemplars"), [
+    (TraceBasedExemplarFilter(), ALWAYS_OFF, True, False),  # a span that is not sampled: none
+    (TraceBasedExemplarFilter(), None, False, False),  # no span: none
+    (AlwaysOnExemplarFilter(), None, False, True),  # always_on without a span: exemplars, no ids
+    (AlwaysOnExemplarFilter(), ALWAYS_OFF, True, True),
+    (AlwaysOffExemplarFilter(), None, True, False),
+])
+def test_same_exemplars_as_the_sdk_under_every_filter(exemplar_filter, sampler, in_span, expect_exemplars):
+    sdk, bound = _record_both(lambda: _provider(exemplar_filter=exemplar_filter), sampler=sampler,
+                              in_span=in_span)
+    assert sdk == bound
+    assert bool(_exemplars(bound)) is expect_exemplars
+
+
+class _CustomFilter(TraceBasedExemplarFilter):
+    """A filter of the user's own type: asked as the SDK asks it (values below 0.05 only)."""
+
+    def should_sample(self, value, time_unix_nano, attributes, context):
+        return value < 0.05
+
+
+def test_a_filter_of_another_type_is_asked_like_the_sdk_asks_it():
+    sdk, bound = _record_both(lambda: _provider(exemplar_filter=_CustomFilter()))
+    assert sdk == bound
+    assert {e[0] for e in _exemplars(bound)} == {0.004, 0.02}
+
+
+def test_another_reservoir_gets_the_offer_like_the_sdk_gives_it():
+    views = [View(instrument_name="d", 
+                  exemplar_reservoir_factory=lambda _: lambda **_: SimpleFixedSizeExemplarReservoir())]
+    sdk, bound = _record_both(lambda: _provider(views=views), collections=1)
+    # the simple reservoir draws at random: the same count per point and values of that point
+    shape = [[(p[0], len(p[1])) for p in c] for c in sdk]
+    assert shape == [[(p[0], len(p[1])) for p in c] for c in bound]
+    assert all(len(p[1]) == 1 for c in bound for p in c)
+
+
+def test_an_sdk_aggregation_of_other_fields_takes_the_sdks_aggregate(monkeypatch):
+    from vitalyst_otel.http import bucket_aggregate
+
+    monkeypatch.setattr(bucket_aggregate, "_AGGREGATION_FIELDS", ("_a_field_this_sdk_lacks",))
+    provider, reader = _provider()
+    recorder = BoundRecorder(_histogram(provider))
+    assert recorder.fast and recorder.buckets._histogram is None
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("s"):
+        recorder.bind(SETS[0]).record(0.05)
+    ((*_, count, total, _b, _e, _mn, _mx, exemplars),) = _points(reader)
+    assert (count, total, len(exemplars)) == (1, 0.05, 1)
+
+
+def test_an_exemplar_bucket_of_other_fields_gets_the_sdks_offer(monkeypatch):
+    from vitalyst_otel.http import bucket_aggregate
+
+    monkeypatch.setattr(bucket_aggregate, "_OFFERED", "_ExemplarBucket__taken")  # as if the SDK renamed it
+    provider, reader = _provider()
+    recorder = BoundRecorder(_histogram(provider))
+    assert recorder.buckets._bucket is None and recorder.buckets._histogram is not None
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("s") as span:
+        recorder.bind(SETS[0]).record(0.05)
+    ((*_, exemplars),) = _points(reader)
+    assert [(e[0], e[1]) for e in exemplars] == [(0.05, span.get_span_context().span_id)]
