@@ -28,7 +28,7 @@ SPECIFIC: list[tuple[str, re.Pattern]] = [(name, re.compile(pattern)) for name, 
     ("histogram record", r"metrics/_internal|Measurement|bound_histogram\.py"),
     ("span (start, attributes, end, queue)", r"(^|[ (/;])trace/__init__\.py|trace/id_generator|sampling\.py"
      r"|opentelemetry/context|context/__init__\.py|contextvars_context|propagat|span_processor\.py|span_size"
-     r"|http/server_span\.py"
+     r"|http/server_span\.py|http/span_build\.py"
      r"|attributes/__init__\.py \((BoundedAttributes|_clean)[^;]*;(?!.*Measurement)"),
     ("socket write to the client (kernel)", r"_SelectorSocketTransport\.write"),
 ]]

@@ -276,6 +276,6 @@ class ServerTelemetryMiddleware:
             # Recorded while the span is current, so the measurement can carry it as an exemplar.
             telemetry.duration_set(method, scheme, route, status, version, failure).record(perf_counter() - start)
             in_flight[0] -= 1
-            span.end()
+            spans.end(span)
             current_request.reset(facts_token)
             otel_context.detach(token)

@@ -16,6 +16,10 @@ custom sampler, a processor that reads the span at start, a value that is not pl
 span attribute value length limit a value exceeds, more attributes than the count limit) takes
 the SDK's public path for that span, with its checks and warnings.
 
+Where the set-up allows, the span itself is built and ended by
+:class:`vitalyst_otel.http.span_build.SpanBuilder` instead of ``start_span``/``end`` (same
+guard; see there).
+
 It reads SDK internals (checked against opentelemetry-sdk 1.45): :func:`fast_path_available`
 checks them when made, and anything unexpected later switches to the public API for good (one
 warning). tests/unit/http/test_server_span.py compares spans made both ways.
@@ -26,6 +30,8 @@ from __future__ import annotations
 import logging
 
 from opentelemetry.trace import NonRecordingSpan, SpanKind
+
+from vitalyst_otel.http.span_build import SpanBuilder
 
 _log = logging.getLogger("vitalyst_otel")
 _SCALARS = frozenset((str, int, float, bool))
@@ -101,6 +107,10 @@ class ServerSpans:
             # the ABC machinery of the API's Span on every call.
             self._made = getattr(sdk_trace, "_Span", sdk_trace.Span)
             self._not_sampled = NonRecordingSpan
+            self.builder = SpanBuilder(tracer)
+            from vitalyst_otel.export.span_processor import QueueSpanProcessor
+
+            self._queue_type = QueueSpanProcessor
 
     def _recording(self, span) -> bool:
         kind = type(span)
@@ -121,7 +131,9 @@ class ServerSpans:
         tracer = self.tracer
         if not self.fast or not self._guarded(self._processors_blind):
             return tracer.start_span(name, context=context, kind=SpanKind.SERVER, attributes=attributes)
-        span = tracer.start_span(name, context=context, kind=SpanKind.SERVER)
+        span = self._guarded(self.builder.start, name, context) if self.builder.available else None
+        if not span:
+            span = tracer.start_span(name, context=context, kind=SpanKind.SERVER)
         # A span not sampled is a non-recording one: it takes no attributes.
         if self._recording(span) and not self._guarded(self._store_fresh, span, attributes):
             span.set_attributes(attributes)
@@ -166,10 +178,21 @@ class ServerSpans:
                     bounded._setitem_locked(key, value)  # the count limit: drops the oldest, counts it
         return True
 
+    def end(self, span) -> None:
+        """``span.end()`` for a span of :meth:`start`; our span queues get the span itself."""
+        if self.fast and type(span) is self._made and self.builder.available:
+            processors = self.tracer.span_processor._span_processors
+            if (span._span_processor is self.tracer.span_processor
+                    and self.builder.ends_for_queue_only(processors, self._queue_type)
+                    and self._guarded(self.builder.mark_ended, span)):
+                self.builder.hand_over(span, processors)
+                return
+        span.end()
+
     def give_up(self, error: BaseException) -> None:
         self.fast = False
-        _log.warning("The HTTP server span takes its attributes through the SDK's public API from now on "
-                     "(its internals are not the ones this version knows: %r)", error)
+        _log.warning("The HTTP server span is started, filled and ended through the SDK's public API from "
+                     "now on (its internals are not the ones this version knows: %r)", error)
 
 
 def _clean(attributes: dict, max_length: int | None, into: dict) -> bool:

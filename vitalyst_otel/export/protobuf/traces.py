@@ -124,9 +124,28 @@ def _fast_types() -> tuple[type | None, type | None, type | None]:
 _ReadableSpan, _SpanContext, _BoundedList = _fast_types()
 
 
+def _sdk_span_type() -> type | None:
+    """The SDK's span class when it keeps ReadableSpan's fields (our span queues get ended SDK
+    spans themselves: vitalyst_otel/http/span_build.py)."""
+    try:
+        from opentelemetry.sdk.trace import ReadableSpan, _Span
+
+        if _ReadableSpan is not None and issubclass(_Span, ReadableSpan) and all(
+                getattr(_Span, name) is getattr(ReadableSpan, name)
+                for name in ("name", "context", "parent", "kind", "start_time", "end_time", "status", "attributes",
+                             "events", "links", "dropped_attributes", "dropped_events", "dropped_links")):
+            return _Span
+    except Exception:  # pragma: no cover - a future SDK: use the public interface
+        pass
+    return None  # pragma: no cover
+
+
+_SdkSpan = _sdk_span_type()
+
+
 def encode_span(span: Any) -> bytes:
     """One Span message body."""
-    if type(span) is _ReadableSpan:
+    if type(span) is _ReadableSpan or type(span) is _SdkSpan:
         context, parent, name, kind = span._context, span._parent, span._name, span._kind
         start, end, status = span._start_time, span._end_time, span._status
         attrs, events, links = span._attributes, span._events, span._links
