@@ -2,7 +2,7 @@
 it was at commit e9f4eb2, before its issue-16 pass, read from git), in one process, interleaved
 round by round: CPU time (process_time) per record, minimum over rounds.
 
-``python -m benchmarks.log_encoder_ab [--rounds N]`` encodes three kinds of the bridge's records
+``python -m benchmarks.log_encoder_ab [--rounds N] [--commit C]`` encodes three kinds of the bridge's records
 (an ordinary line inside a span, one ``audit.record``, one access line with a distinct path each)
 in batches of 512, checks that both encoders write the same bytes, and prints one line per kind.
 """
@@ -78,8 +78,9 @@ def run(rounds: int = 30, baseline: Callable | None = None) -> dict[str, dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--commit", default=BASELINE_COMMIT, help="the baseline's commit")
     args = parser.parse_args()
-    for kind, figures in run(args.rounds).items():
+    for kind, figures in run(args.rounds, baseline_encoder(args.commit)).items():
         print(f"{kind:7} encode_log_record µs/record: baseline {figures['baseline']:.2f}  now {figures['now']:.2f}"
               f"  now/baseline {figures['ratio']:.2f}")
 

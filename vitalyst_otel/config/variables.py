@@ -314,7 +314,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("VITALYST_EXPORT_QUEUE_MAX_BYTES", 16 * 1024 * 1024, p.byte_size,
         "a positive size in bytes, or with a unit: 512KiB, 16MiB, 1GB",
         "Most memory each export queue (spans, logs, audit) may hold, estimated from the text of "
-        "what is queued; past it new items are refused like on a full queue (counted; audit records "
+        "what is queued (log records already encoded: their bytes); past it new items are refused like on a full queue (counted; audit records "
         "go to the fallback file).", shown_default="16MiB"),
     Var("VITALYST_RECORD_MAX_LENGTH", 65536, p.int_at_least(1), "a positive integer (characters)",
         "Longest text a log record body, a log record attribute or an audit field keeps on its way "

@@ -87,11 +87,22 @@ class BatchQueue:
         if len(queue) >= self.max_batch:
             self._wake.set()
 
+    def put_measured(self, item, size: int) -> None:
+        """``put`` of an item whose size the producer knows (an encoded log record: its bytes),
+        so ``size_of`` is not asked."""
+        if self._stopped or self.synchronous or self.max_bytes is None:
+            self.put(item)
+            return
+        self._append_sized(item, size)
+
     def _put_sized(self, item) -> None:
         try:
             size = self.size_of(item)  # type: ignore[misc]
         except Exception:  # noqa: BLE001 - an item we cannot measure is measured as big
             size = self.max_bytes // 16 + 1  # type: ignore[operator]
+        self._append_sized(item, size)
+
+    def _append_sized(self, item, size: int) -> None:
         with self._lock:
             queue = self._queue
             fits = len(queue) < self.max_queue and self.queued_bytes + size <= self.max_bytes

@@ -15,6 +15,8 @@ from opentelemetry.attributes import BoundedAttributes
 
 ITEM_OVERHEAD = 256
 ATTRIBUTE_OVERHEAD = 32
+# An encoded log record: its bytes plus the item and the bytes object around them.
+ENCODED_ITEM_OVERHEAD = 128
 TRUNCATED = "…[truncated {} chars]"
 
 

@@ -114,7 +114,7 @@ class DirectAccessLine:
                 console.handleError(self._record(msg, args))
         if bridge is not None:
             try:
-                bridge.queue.put(bridge.record_of(name, _INFO, created, shared))
+                bridge.enqueue(name, _INFO, created, shared)
             except Exception:  # noqa: BLE001 - telemetry must never break a log call
                 bridge.handleError(self._record(msg, args))
 

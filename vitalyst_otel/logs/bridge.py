@@ -1,9 +1,11 @@
 """The OTLP log bridge: a logging.Handler that turns stdlib records into OTLP log records.
 
 The handler does the least it can on the caller's thread: it reads the message, the trace
-context and the extra fields into a small :class:`BridgeRecord` and queues it; encoding and
-sending happen on the export worker (:class:`vitalyst_otel.export.batch.BatchQueue`), in
-batches, through the native encoder. (The SDK's path, Logger.emit with its record copies and
+context and the extra fields and queues them. When our OTLP encoder is the queue's only reader
+(``encode``: the OTLP/HTTP exporter alone), it queues the record already encoded (an
+:class:`~vitalyst_otel.export.protobuf.logs.EncodedRecord`, its exact byte size counted against
+the queue's bound) and the export worker (:class:`vitalyst_otel.export.batch.BatchQueue`) only
+groups and concatenates; otherwise a small :class:`BridgeRecord` that any exporter reads. (The SDK's path, Logger.emit with its record copies and
 bounded attribute maps, costs about three times a plain log line; this one is measured by
 ``make bench``.)
 
@@ -21,7 +23,9 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from vitalyst_otel.export.sizes import truncate
+from vitalyst_otel.export.protobuf.fields import take_repairs
+from vitalyst_otel.export.protobuf.logs import EncodedRecord, context_fields, encode_line, severity_fields
+from vitalyst_otel.export.sizes import ENCODED_ITEM_OVERHEAD, truncate
 from vitalyst_otel.logs.message import ERROR_FIELD as FORMAT_ERROR
 from vitalyst_otel.logs.prepared import prepared
 from vitalyst_otel.redaction import Redactor
@@ -38,6 +42,7 @@ _SEVERITY = {
 # Our own export diagnostics must not feed back into the pipeline they report on.
 _OWN_LOGGERS = ("vitalyst_otel.export", "opentelemetry.")
 _SCOPE_CACHE_LIMIT = 1024
+_NO_ATTRIBUTES: dict = {}
 
 
 def severity(levelno: int) -> tuple[SeverityNumber, str]:
@@ -93,8 +98,11 @@ class BridgeRecord:
 
 class OtlpLogHandler(logging.Handler):
     def __init__(self, queue, resource, redactor: Redactor | None = None, level: int = logging.NOTSET,
-                 max_attributes: int = 128, max_length: int | None = None) -> None:
+                 max_attributes: int = 128, max_length: int | None = None, encode: bool = False) -> None:
         super().__init__(level)
+        self.encode = encode
+        self._severity_fields: dict[int, bytes] = {}
+        self._last_context: tuple = (None, b"")
         self.queue = queue
         self.resource = resource if resource is not None else Resource.get_empty()
         self.redactor = redactor
@@ -133,18 +141,60 @@ class OtlpLogHandler(logging.Handler):
             return
         try:
             shared = prepared(record, self.redactor)  # the console line's, redacted once
-            self.queue.put(self.record_of(name, record.levelno, record.created, shared, record))
+            self.enqueue(name, record.levelno, record.created, shared, record)
         except Exception:  # noqa: BLE001 - telemetry must never break a log call
             self.handleError(record)
 
-    def record_of(self, name: str, levelno: int, created: float, shared, record: logging.LogRecord | None = None
-                  ) -> BridgeRecord:
-        """The OTLP record of a log line from its shared fields; ``record`` (the stdlib's, if
-        there is one) gives an exception's code location."""
-        max_length = self.max_length
+    def enqueue(self, name: str, levelno: int, created: float, shared, record: logging.LogRecord | None = None
+                ) -> None:
+        """The OTLP record of a log line onto the queue: encoded here when ``encode`` (only our
+        encoder reads the queue), else as a :class:`BridgeRecord` for the exporters to read."""
+        if not self.encode:
+            self.queue.put(self.record_of(name, levelno, created, shared, record))
+            return
+        if shared.extra or shared.exception or shared.format_error is not None:
+            attributes = self._attributes(shared, record)
+        else:
+            attributes = _NO_ATTRIBUTES  # read only: the usual line has none
+        context = shared.context
         message = shared.message
+        max_length = self.max_length
         if max_length is not None and len(message) > max_length:
             message = truncate(message, max_length)
+        timestamp, observed = int(created * 1e9), time.time_ns()
+        levels = self._severity_fields
+        level_fields = levels.get(levelno)
+        if level_fields is None:
+            level_fields = severity_fields(*(_SEVERITY.get(levelno) or severity(levelno)))
+            if len(levels) < _SCOPE_CACHE_LIMIT:
+                levels[levelno] = level_fields
+        last = self._last_context  # (context, its fields): one span's records follow each other
+        if last[0] is context:
+            ids = last[1]
+        else:
+            ids = context_fields(context.trace_flags, context.trace_id, context.span_id)
+            self._last_context = (context, ids)
+        try:
+            encoded = encode_line(timestamp, level_fields, message, attributes, ids, observed)
+            repairs = take_repairs() if attributes else 0
+        except Exception:  # noqa: BLE001 - text to repair, a value to drop: the exporter repairs and counts it
+            take_repairs()
+            number, text = _SEVERITY.get(levelno) or severity(levelno)
+            self.queue.put(BridgeRecord(timestamp, observed, number, text, message, dict(attributes),
+                                        context.trace_id, context.span_id, context.trace_flags, self.resource,
+                                        self._scope(name)))
+            return
+        scope = self._scopes.get(name) or self._scope(name)
+        self.queue.put_measured(EncodedRecord(self.resource, scope, encoded, repairs), len(encoded) + ENCODED_ITEM_OVERHEAD)
+
+    def _cut(self, text: str) -> str:
+        max_length = self.max_length
+        if max_length is not None and len(text) > max_length:
+            return truncate(text, max_length)
+        return text
+
+    def _attributes(self, shared, record: logging.LogRecord | None) -> dict:
+        max_length = self.max_length
         attributes = {}
         for key, value in shared.extra.items():
             if type(value) is str:
@@ -165,9 +215,16 @@ class OtlpLogHandler(logging.Handler):
                 attributes["code.line.number"] = record.lineno
         if len(attributes) > self.max_attributes:
             attributes = dict(list(attributes.items())[: self.max_attributes])
+        return attributes
+
+    def record_of(self, name: str, levelno: int, created: float, shared, record: logging.LogRecord | None = None
+                  ) -> BridgeRecord:
+        """The OTLP record of a log line from its shared fields; ``record`` (the stdlib's, if
+        there is one) gives an exception's code location."""
+        attributes = self._attributes(shared, record)
         context = shared.context
         number, text = _SEVERITY.get(levelno) or severity(levelno)
-        return BridgeRecord(int(created * 1e9), time.time_ns(), number, text, message, attributes,
+        return BridgeRecord(int(created * 1e9), time.time_ns(), number, text, self._cut(shared.message), attributes,
                             context.trace_id, context.span_id, context.trace_flags, self.resource, self._scope(name))
 
     def flush(self) -> None:

@@ -11,6 +11,7 @@ from opentelemetry.sdk.resources import Resource
 
 from vitalyst_otel.config import Settings
 from vitalyst_otel.export.batch import BatchQueue
+from vitalyst_otel.export.otlp import OtlpLogExporter
 from vitalyst_otel.export.sizes import log_record_size
 from vitalyst_otel.logs.bridge import OtlpLogHandler
 from vitalyst_otel.redaction import Redactor
@@ -34,6 +35,13 @@ class QueueLogRecordProcessor(LogRecordProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.queue.force_flush(timeout_millis / 1000)
+
+
+def only_our_encoder(exporters: list) -> bool:
+    """Every exporter is our OTLP/HTTP one, which reads records only to encode them: the bridge
+    may hand it records already encoded. Any other (console, gRPC, the test capture, a user's)
+    reads the records' fields."""
+    return bool(exporters) and all(type(exporter) is OtlpLogExporter for exporter in exporters)
 
 
 @dataclass
@@ -65,5 +73,6 @@ def build_log_pipeline(settings: Settings, resource: Resource, redactor: Redacto
     provider.add_log_record_processor(RedactingLogProcessor(redactor))
     provider.add_log_record_processor(QueueLogRecordProcessor(queue))
     handler = OtlpLogHandler(queue, resource, redactor, max_attributes=settings.logrecord_attribute_count_limit,
-                             max_length=min(length or settings.record_max_length, settings.record_max_length))
+                             max_length=min(length or settings.record_max_length, settings.record_max_length),
+                             encode=only_our_encoder(exporters))
     return LogPipeline(provider, queue, handler)

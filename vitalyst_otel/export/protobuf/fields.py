@@ -37,6 +37,12 @@ def take_repairs() -> int:
     return count
 
 
+def add_repairs(count: int) -> None:
+    """Count ``count`` repairs made on another thread as this thread's (an item encoded by its
+    producer, sent by this exporter)."""
+    _repairs.count = getattr(_repairs, "count", 0) + count
+
+
 _MASK64 = (1 << 64) - 1
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1

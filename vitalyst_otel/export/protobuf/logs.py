@@ -20,6 +20,7 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.attributes import BoundedAttributes
 
 from vitalyst_otel.export.protobuf.envelope import encode_grouped
+from vitalyst_otel.export.protobuf.fields import add_repairs
 from vitalyst_otel.export.protobuf.wire import (
     MASK64,
     REPAIR,
@@ -56,8 +57,27 @@ def _text_body_prefix(n: int) -> bytes:
 _TEXT_BODY_PREFIX = tuple(_text_body_prefix(n) for n in range(_TEXT_BODY_TABLE_SIZE))
 
 
+class EncodedRecord:
+    """A log record already encoded (the LogRecord message body), with what the request groups
+    it by: the bridge encodes on the caller's thread when only our encoder reads the queue, and
+    the export worker only concatenates. ``repairs``: strings repaired while encoding it, counted
+    by the worker's exporter as its own."""
+
+    __slots__ = ("resource", "instrumentation_scope", "encoded", "repairs")
+
+    def __init__(self, resource, instrumentation_scope, encoded: bytes, repairs: int = 0) -> None:
+        self.resource = resource
+        self.instrumentation_scope = instrumentation_scope
+        self.encoded = encoded
+        self.repairs = repairs
+
+
 def encode_log_record(readable: Any) -> bytes:
     """One LogRecord message body from an SDK ReadableLogRecord (or the bridge's record)."""
+    if type(readable) is EncodedRecord:
+        if readable.repairs:
+            add_repairs(readable.repairs)
+        return readable.encoded
     record = readable.log_record
     timestamp = record.timestamp
     severity = record.severity_number
@@ -106,6 +126,41 @@ def encode_log_record(readable: Any) -> bytes:
     if record.event_name:
         parts.append(string_field(b"\x62", record.event_name))
     return b"".join(parts)
+
+
+def severity_fields(severity, text) -> bytes:
+    """severity_number and severity_text, encoded (the same for every record of a level)."""
+    return ((_SEVERITY_BY_ID.get(id(severity)) or uint_field(b"\x10", getattr(severity, "value", None)))
+            + (_severity_texts.get(text) or _severity_text(text)))
+
+
+def context_fields(flags, tid, sid) -> bytes:
+    """flags, trace_id and span_id, encoded (the same for every record of a span)."""
+    flags_field = _FLAGS.get(flags)
+    if flags_field is None:
+        flags = int(flags)
+        flags_field = b"\x45" + pack_fixed32(flags) if flags else b""
+    # The SDK leaves trace_id/span_id out when they are 0 (no span), each on its own.
+    if tid and sid:
+        return flags_field + pack_id_pair(0x4A10, tid >> 64, tid & MASK64, 0x5208, sid)
+    if tid:
+        return flags_field + b"\x4a\x10" + trace_id(tid)
+    if sid:
+        return flags_field + b"\x52\x08" + span_id(sid)
+    return flags_field
+
+
+def encode_line(timestamp: int, severity: bytes, body: str, attrs: dict, context: bytes, observed: int) -> bytes:
+    """The bridge's record from its parts: ``severity`` (:func:`severity_fields`) and ``context``
+    (:func:`context_fields`) as its caller keeps them, a text ``body`` that is valid UTF-8 (it
+    raises UnicodeEncodeError otherwise: such a record takes the general path, which repairs and
+    counts it), a plain dict of attributes, timestamps that are not 0."""
+    encoded = body.encode("utf-8")
+    n = len(encoded)
+    return b"".join((
+        _pack_tag_fixed64(0x09, timestamp), severity,
+        _TEXT_BODY_PREFIX[n] if n < _TEXT_BODY_TABLE_SIZE else _text_body_prefix(n), encoded,
+        attributes(b"\x32", attrs) if attrs else b"", context, _pack_tag_fixed64(0x59, observed)))
 
 
 def encode_logs(records: Sequence[Any]) -> bytes:
