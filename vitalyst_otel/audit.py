@@ -92,7 +92,10 @@ class EncodedAuditRecord(EncodedRecord):
 
     def __init__(self, resource, scope, encoded: bytes, repairs: int, line: bytes, timestamp: int,
                  trace_flags: int) -> None:
-        super().__init__(resource, scope, encoded, repairs)
+        self.resource = resource  # EncodedRecord's fields, set here: one call less per record
+        self.instrumentation_scope = scope
+        self.encoded = encoded
+        self.repairs = repairs
         self.line = line
         self.timestamp = timestamp
         self.trace_flags = trace_flags
@@ -122,13 +125,18 @@ def _attributes_of(entry: dict[str, Any]) -> dict[str, Any]:
     """The OTLP attributes of an audit entry (structured detail values as JSON text)."""
     attributes: dict[str, Any] = {"log.type": "audit", "actor": entry["actor"], "action": entry["action"],
                                   "resource": entry["resource"], "outcome": entry["outcome"]}
-    if entry.get("request_id"):
-        attributes["request_id"] = entry["request_id"]
-    if entry.get("repaired"):
-        attributes["repaired"] = ",".join(entry["repaired"])
-    for key, value in (entry.get("details") or {}).items():
-        attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
-                                        else orjson.dumps(value, default=str).decode())
+    request_id = entry.get("request_id")
+    if request_id:
+        attributes["request_id"] = request_id
+    repaired = entry.get("repaired")
+    if repaired:
+        attributes["repaired"] = ",".join(repaired)
+    details = entry.get("details")
+    if details:
+        for key, value in details.items():
+            kind = type(value)
+            plain = kind is str or kind is int or kind is bool or kind is float or isinstance(value, (str, bool, int, float))
+            attributes[f"details.{key}"] = value if plain else orjson.dumps(value, default=str).decode()
     return attributes
 
 
