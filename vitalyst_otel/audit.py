@@ -26,7 +26,7 @@ configured).
 When our OTLP/HTTP exporter alone reads the audit queue, the record is encoded on the caller's
 thread (:class:`EncodedAuditRecord`, its exact bytes counted against the queue's bound) and keeps
 the entry's JSON line, from which a refused record's fallback line is written; with any other
-exporter the queue holds :class:`AuditRecord`\ s that the worker encodes.
+exporter the queue holds :class:`AuditRecord` items, which the worker encodes.
 """
 
 from __future__ import annotations

@@ -139,3 +139,22 @@ def test_the_byte_bound_holds_for_caller_encoded_records_and_every_refused_one_r
     spilled = [json.loads(line) for line in trail.fallback.unsent()]
     assert sorted(line["resource"] for line in spilled) == sorted(f"r/{i}" for i in range(200))
     assert "export queue full" in {line["fallback_reason"] for line in spilled}
+
+
+def test_any_other_exporter_gets_records_it_can_read(tmp_path):
+    class Reader:  # a stand-in for a user's exporter: it reads the records' fields
+        def __init__(self):
+            self.bodies = []
+
+        def export(self, batch):
+            self.bodies += [record.log_record.body for record in batch]
+
+        def shutdown(self):
+            pass
+
+    reader = Reader()
+    trail = AuditTrail("svc", Redactor(()), exporters=[reader], fallback_path=str(tmp_path / "f.jsonl"),
+                       synchronous=True)
+    assert not trail.encode
+    trail.record("u", "node.create", "node/1", "success", {})
+    assert reader.bodies == ["audit node.create node/1 success"]
