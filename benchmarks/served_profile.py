@@ -46,7 +46,7 @@ def profile(variant: str, seconds: int, out: Path, py_spy: str, gil: bool) -> di
         if not _wait_ready(port, server):
             raise RuntimeError(f"the server did not start (see {out / f'{variant}.server.log'})")
         target = f"http://127.0.0.1:{port}/items/42"
-        subprocess.run(["wrk", "-t1", "-c16", "-d2s", target], capture_output=True, check=False)
+        warm = subprocess.run(["wrk", "-t1", "-c16", "-d2s", target], capture_output=True, text=True, check=False)
         stem = out / f"{variant}{'-gil' if gil else ''}"
         spy = [py_spy, "record", "--pid", str(server.pid), "--rate", "250", "--duration", str(seconds),
                "--format", "raw", "--threads", "--output", f"{stem}.txt"]
@@ -62,12 +62,26 @@ def profile(variant: str, seconds: int, out: Path, py_spy: str, gil: bool) -> di
         load = parse_wrk(run.stdout)
         stacks = Path(f"{stem}.txt").read_text()
         requests = load["requests"] or 0
-        return {"variant": variant, "gil_only": gil, "wrk": load,
-                "server_cpu_us_per_request": (cpu1 - cpu0) / requests * 1e6 if requests else None,
-                "buckets": breakdown(stacks)}
+        result = {"variant": variant, "gil_only": gil, "wrk": load,
+                  "server_cpu_us_per_request": (cpu1 - cpu0) / requests * 1e6 if requests else None,
+                  "buckets": breakdown(stacks)}
     finally:
         stop_server(server)
         receiver.stop()
+    served = requests + (parse_wrk(warm.stdout)["requests"] or 0)
+    result["gc"] = _gc_per_request(out / f"{variant}.result.json", served)
+    return result
+
+
+def _gc_per_request(path: Path, served: int) -> dict | None:
+    """Collections per generation over the server's life (the child's GcMonitor), per request
+    served (warm-up and profiled run)."""
+    try:
+        collections = json.loads(path.read_text())["gc"]["collections"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return {"collections": collections, "requests": served,
+            "gen0_per_1000_requests": collections["0"] / served * 1000 if served else None}
 
 
 def main(argv=None) -> int:
@@ -80,6 +94,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = profile(args.variant, args.seconds, Path(args.out), args.py_spy, args.gil)
     print(render(result))
+    gc_counts = result.get("gc")
+    if gc_counts:
+        print(f"  gc collections {gc_counts['collections']} over {gc_counts['requests']} requests: "
+              f"{gc_counts['gen0_per_1000_requests']:.1f} gen-0 per 1,000 requests")
     (Path(args.out) / f"{args.variant}{'-gil' if args.gil else ''}.json").write_text(json.dumps(result, indent=2))
     return 0
 
