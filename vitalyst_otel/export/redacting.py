@@ -8,23 +8,19 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from vitalyst_otel.export.gil_slices import yielding
-from vitalyst_otel.export.protobuf.logs import EncodedRecord
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.redaction.spans import clean_span
 
 
 class RedactingSpanExporter(SpanExporter):
     """Redacts every span before any exporter sees it (:func:`vitalyst_otel.redaction.spans.clean_span`:
-    name, attributes, events, links, status); spans with nothing to mask pass unchanged, and so do
-    spans already redacted and encoded by :class:`~vitalyst_otel.export.span_processor.QueueSpanProcessor`."""
+    name, attributes, events, links, status); spans with nothing to mask pass unchanged."""
 
     def __init__(self, inner: SpanExporter, redactor: Redactor):
         self.inner = inner
         self.redactor = redactor
 
     def _clean(self, span: ReadableSpan) -> ReadableSpan:
-        if type(span) is EncodedRecord:
-            return span
         return clean_span(self.redactor, span)
 
     def export(self, spans):

@@ -16,8 +16,6 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import StatusCode
 
 from vitalyst_otel.export.protobuf.envelope import encode_grouped
-from vitalyst_otel.export.protobuf.fields import add_repairs
-from vitalyst_otel.export.protobuf.logs import EncodedRecord
 from vitalyst_otel.export.protobuf.wire import (
     MASK64,
     attributes,
@@ -146,11 +144,7 @@ _SdkSpan = _sdk_span_type()
 
 
 def encode_span(span: Any) -> bytes:
-    """One Span message body (an :class:`EncodedRecord`: the body it holds)."""
-    if type(span) is EncodedRecord:
-        if span.repairs:
-            add_repairs(span.repairs)
-        return span.encoded
+    """One Span message body."""
     if type(span) is _ReadableSpan or type(span) is _SdkSpan:
         context, parent, name, kind = span._context, span._parent, span._name, span._kind
         start, end, status = span._start_time, span._end_time, span._status
