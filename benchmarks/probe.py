@@ -113,6 +113,7 @@ class GcMonitor:
         return {
             "collections": {str(g): len(p) for g, p in self.pauses.items()},
             "pause_total_ms": total * 1000,
+            "pause_ms_by_generation": {str(g): sum(p) * 1000 for g, p in self.pauses.items()},
             "pause_share": total / elapsed if elapsed else None,
             "gen2_max_ms": max(gen2) * 1000 if gen2 else 0.0,
             "gen2_at": self.full,

@@ -87,6 +87,8 @@ def _gc_per_request(path: Path, served: int) -> dict | None:
         return None
     return {"collections": collections, "requests": served,
             "gen0_per_1000_requests": collections["0"] / served * 1000 if served else None,
+            "gen0_pause_us_per_request": (gc_report.get("pause_ms_by_generation", {}).get("0", 0.0) * 1000 / served
+                                          if served else None),
             "young_at_gen0": gc_report.get("young_at_gen0")}
 
 
@@ -104,7 +106,8 @@ def main(argv=None) -> int:
     gc_counts = result.get("gc")
     if gc_counts:
         print(f"  gc collections {gc_counts['collections']} over {gc_counts['requests']} requests: "
-              f"{gc_counts['gen0_per_1000_requests']:.1f} gen-0 per 1,000 requests")
+              f"{gc_counts['gen0_per_1000_requests']:.1f} gen-0 per 1,000 requests, "
+              f"their pauses {gc_counts['gen0_pause_us_per_request']:.1f} µs per request (wall clock)")
         young = gc_counts.get("young_at_gen0")
         if young:
             print("  young objects at a gen-0 collection, mean: "
