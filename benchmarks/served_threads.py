@@ -6,7 +6,8 @@ one run: what the export side costs the request thread.
 
 A SPEC is a variant of benchmarks/apps.py, optionally with environment settings for it:
 ``ours``, ``ours_unsliced``, ``ours:OTEL_BSP_SCHEDULE_DELAY=200,OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1024``.
-Each round serves every SPEC in turn (interleaved, so load drifts hit them all) the way the suite's
+Each round serves every SPEC in turn (interleaved, each round starting one later, so load drifts
+hit them all) the way the suite's
 http benchmark does (uvicorn, one worker, wrk -t1 -c16 after a 2 s warm-up, the benchmark
 receiver), reads ``/proc/PID/task/*/{schedstat,status}`` before and after the wrk window, and names
 each thread by its Python name (the child writes them on SIGUSR1). Per thread and request: CPU
@@ -171,7 +172,8 @@ def main(argv=None) -> int:
     rounds: dict[str, list[dict]] = {spec: [] for spec in args.specs}
     try:
         for r in range(args.rounds):
-            for spec in args.specs:
+            shift = r % len(args.specs)  # each round starts one later: no spec always follows the same one
+            for spec in args.specs[shift:] + args.specs[:shift]:
                 result = measure(ctx, spec, args.seconds, args.paced, out)
                 ctx.say(f"round {r + 1} {spec}: {result.get('requests_per_s') or result.get('error')}")
                 rounds[spec].append(result)
