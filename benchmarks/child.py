@@ -77,7 +77,7 @@ def mode_request(variant: str, config: dict) -> dict:
     built.flush()  # the measured window starts with empty export queues
     before = receiver.stats()
     noise = Noise(config)
-    with GcMonitor() as monitor:
+    with GcMonitor(census=bool(config.get("gc_census"))) as monitor:
         requests, elapsed = loop.run_until_complete(run_for(built.app, config["seconds"]))
     machine = noise.report()
     at_end = receiver.stats()
@@ -137,7 +137,7 @@ def mode_serve(variant: str, config: dict) -> dict:
         _name_threads_on_signal(Path(config["threads_file"]))
     started = time.perf_counter()
     # uvicorn's defaults (access log on, log level info); stdout goes to /dev/null.
-    with GcMonitor() as monitor:
+    with GcMonitor(census=bool(config.get("gc_census"))) as monitor:
         uvicorn.run(built.app, host="127.0.0.1", port=config["port"], workers=1)
     built.shutdown(5.0)
     return {"gc": monitor.report(time.perf_counter() - started)}
@@ -195,7 +195,7 @@ def _log_window(recorder, receiver, config: dict, paced: bool) -> dict:
     recorder.flush()
     before = receiver.stats()
     noise = Noise(config)
-    with GcMonitor() as monitor:
+    with GcMonitor(census=bool(config.get("gc_census"))) as monitor:
         if paced and recorder.otlp:
             # the exporting variant's queues are flushed after every ``chunk`` lines, inside the
             # window: nothing is dropped and all export work is paid for in the window

@@ -3,6 +3,7 @@ pauses, resident memory."""
 
 from __future__ import annotations
 
+import collections
 import gc
 import http.client
 import json
@@ -73,7 +74,11 @@ def http_histogram_count(stats: dict | None) -> tuple[str | None, int | None]:
 class GcMonitor:
     """Counts garbage collections per generation and their pauses while active."""
 
-    def __init__(self) -> None:
+    def __init__(self, census: bool = False) -> None:
+        """``census``: also count, at each gen-0 collection, the young objects by type (what
+        made the generation fill up; slow, for profiling runs only)."""
+        self.census: collections.Counter | None = collections.Counter() if census else None
+        self.censused = 0
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
         self.full: list[tuple[float, float]] = []  # (time.monotonic() at the end, pause s) of each gen-2 one
         self._started = 0.0
@@ -83,6 +88,9 @@ class GcMonitor:
         if not self.active:
             return
         if phase == "start":
+            if self.census is not None and info["generation"] == 0:
+                self.census.update(type(o).__qualname__ for o in gc.get_objects(0))
+                self.censused += 1
             self._started = time.perf_counter()
         else:
             pause = time.perf_counter() - self._started
@@ -105,9 +113,12 @@ class GcMonitor:
         return {
             "collections": {str(g): len(p) for g, p in self.pauses.items()},
             "pause_total_ms": total * 1000,
+            "pause_ms_by_generation": {str(g): sum(p) * 1000 for g, p in self.pauses.items()},
             "pause_share": total / elapsed if elapsed else None,
             "gen2_max_ms": max(gen2) * 1000 if gen2 else 0.0,
             "gen2_at": self.full,
+            **({"young_at_gen0": {name: n / self.censused for name, n in self.census.most_common(25)}}
+               if self.census and self.censused else {}),
         }
 
 

@@ -1,5 +1,5 @@
-"""A bounded queue and one worker thread that exports in batches: what the log bridge and the
-audit trail use (spans go through the SDK's BatchSpanProcessor).
+"""A bounded queue and one worker thread that exports in batches: what the log bridge, the
+audit trail and the span processor use (vitalyst_otel/export/span_processor.py).
 
 ``put`` never blocks: past ``max_queue`` items, or past ``max_bytes`` (the sum of ``size_of``
 over what is queued and the batch being exported, :mod:`vitalyst_otel.export.sizes`), the item
