@@ -226,6 +226,14 @@ def build_ours_unsliced() -> Built:
     return _ours()
 
 
+def _ours_sliced(slice_s: float, pause_s: float) -> Built:
+    """ours with other GIL slices on the export workers (vitalyst_otel/export/gil_slices.py)."""
+    from vitalyst_otel.export import gil_slices
+
+    gil_slices.SLICE_S, gil_slices.PAUSE_S = slice_s, pause_s
+    return _ours()
+
+
 BUILDERS: dict[str, Callable[[], Built]] = {
     "plain": build_plain,
     "contrib": build_contrib,
@@ -237,6 +245,9 @@ BUILDERS: dict[str, Callable[[], Built]] = {
     "ours_access_stdout": build_ours_access_stdout,
     "ours_access_logging": build_ours_access_logging,
     "ours_unsliced": build_ours_unsliced,
+    "ours_slice2ms": lambda: _ours_sliced(0.002, 0.0001),
+    "ours_slice1ms": lambda: _ours_sliced(0.001, 0.0001),
+    "ours_pause0": lambda: _ours_sliced(0.0005, 0.0),
     "ours_eager_imports": build_ours_eager_imports,
     "ours_contrib_runtime": build_ours_contrib_runtime,
     "ours_with_psutil": build_ours,  # the memory benchmark leaves psutil importable for it
@@ -264,6 +275,9 @@ DESCRIPTIONS = {
     "ours_contrib_runtime": "ours with contrib's system-metrics instrumentor reading the runtime metrics (before issue 16)",
     "ours_with_psutil": "ours with psutil installed (macOS, the [host] extra): the SDK imports it",
     "ours_unsliced": "ours exporting each batch in one go (no GIL slices): the slices' baseline",
+    "ours_slice2ms": "ours with 2 ms GIL slices (0.1 ms pause) on the export workers instead of 0.5 ms",
+    "ours_slice1ms": "ours with 1 ms GIL slices (0.1 ms pause) on the export workers instead of 0.5 ms",
+    "ours_pause0": "ours with 0.5 ms GIL slices and time.sleep(0) as the pause",
     "ours_old_redactor": "ours with the pre-issue-10 redactor (benchmarks/old_redaction.py): baseline of the new one",
     "ours_up": "ours, receiver up",
     "ours_down": "ours, receiver down (connection refused)",

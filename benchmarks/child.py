@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 
 class Noise:
@@ -132,12 +133,29 @@ def mode_serve(variant: str, config: dict) -> dict:
     from benchmarks.probe import GcMonitor
 
     built = build(variant)
+    if config.get("threads_file"):
+        _name_threads_on_signal(Path(config["threads_file"]))
     started = time.perf_counter()
     # uvicorn's defaults (access log on, log level info); stdout goes to /dev/null.
     with GcMonitor(census=bool(config.get("gc_census"))) as monitor:
         uvicorn.run(built.app, host="127.0.0.1", port=config["port"], workers=1)
     built.shutdown(5.0)
     return {"gc": monitor.report(time.perf_counter() - started)}
+
+
+def _name_threads_on_signal(path: Path) -> None:
+    """On SIGUSR1, write {native thread id: Python thread name} to ``path`` (Python 3.11 does not
+    name OS threads, so /proc shows them all as "python"): benchmarks/served_threads.py."""
+    import signal
+    import threading
+
+    def write(signum, frame) -> None:
+        names = {str(t.native_id): t.name for t in threading.enumerate()}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(names))
+        tmp.replace(path)
+
+    signal.signal(signal.SIGUSR1, write)
 
 
 # --- logging --------------------------------------------------------------------------------

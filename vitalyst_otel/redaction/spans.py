@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 
 from vitalyst_otel.redaction.redactor import Redactor
@@ -44,14 +46,15 @@ def clean_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
         event_name = redactor.text(event.name)
         if event_attributes is not event.attributes or event_name != event.name:
             changed = True
-            event = Event(event_name, event_attributes, event.timestamp)
+            event = Event(event_name, _keeping_dropped(event_attributes, event.dropped_attributes),
+                          event.timestamp)
         events.append(event)
     links = []
     for link in span.links:
         link_attributes = clean_attributes(redactor, link.attributes)
         if link_attributes is not link.attributes:
             changed = True
-            link = Link(link.context, link_attributes)
+            link = Link(link.context, _keeping_dropped(link_attributes, link.dropped_attributes))
         links.append(link)
     status = span.status
     if status is not None and status.description:
@@ -61,8 +64,28 @@ def clean_span(redactor: Redactor, span: ReadableSpan) -> ReadableSpan:
             status = Status(status.status_code, description)
     if not changed:
         return span
+    # What the limits dropped is part of the span: the copy keeps the counts.
     return ReadableSpan(
         name=name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes=attributes, events=events, links=links, kind=span.kind, status=status,
+        attributes=_keeping_dropped(attributes, span.dropped_attributes),
+        events=_list_keeping_dropped(events, span.dropped_events),
+        links=_list_keeping_dropped(links, span.dropped_links), kind=span.kind, status=status,
         start_time=span.start_time, end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope)
+
+
+def _keeping_dropped(attributes: Mapping[str, Any] | None, dropped: int) -> Mapping[str, Any] | None:
+    """``attributes`` as a read-only mapping that reports ``dropped`` the way the SDK's does."""
+    if not dropped:
+        return attributes
+    kept = BoundedAttributes(attributes=attributes, immutable=True)
+    kept.dropped = dropped
+    return kept
+
+
+def _list_keeping_dropped(items: list, dropped: int):
+    if not dropped:
+        return items
+    kept = BoundedList.from_seq(None, items)
+    kept.dropped = dropped
+    return kept
