@@ -22,6 +22,11 @@ where it is sent again, in order and once, when the endpoint is back
 (:mod:`vitalyst_otel.audit_fallback`); the counter ``vitalyst.audit.records`` says where every
 record went (export, fallback, replayed, lost, or log_only when no OTLP log exporter is
 configured).
+
+When our OTLP/HTTP exporter alone reads the audit queue, the record is encoded on the caller's
+thread (:class:`EncodedAuditRecord`, its exact bytes counted against the queue's bound) and keeps
+the entry's JSON line, from which a refused record's fallback line is written; with any other
+exporter the queue holds :class:`AuditRecord` items, which the worker encodes.
 """
 
 from __future__ import annotations
@@ -42,11 +47,14 @@ from vitalyst_otel.audit_fallback import FallbackFile, ReplayFirst
 from vitalyst_otel.cardinality import DeclaredValues
 from vitalyst_otel.config.variables import BY_NAME
 from vitalyst_otel.export.batch import BatchQueue
-from vitalyst_otel.export.sizes import ITEM_OVERHEAD, truncate
+from vitalyst_otel.export.protobuf.fields import take_repairs
+from vitalyst_otel.export.protobuf.logs import EncodedRecord, context_fields, encode_line, severity_fields
+from vitalyst_otel.export.sizes import ENCODED_ITEM_OVERHEAD, ITEM_OVERHEAD, truncate
 from vitalyst_otel.http.request_context import current_request
 from vitalyst_otel.logs.bridge import BridgeRecord
 from vitalyst_otel.logs.json_format import _Clock, one_line
 from vitalyst_otel.logs.line_output import passes_all, write_through
+from vitalyst_otel.logs.pipeline import only_our_encoder
 from vitalyst_otel.logs.prepared import current_span_context
 from vitalyst_otel.redaction import Redactor
 from vitalyst_otel.resources import for_this_process
@@ -54,6 +62,8 @@ from vitalyst_otel.safe_values import INT64_MAX, INT64_MIN, has_surrogates, safe
 from vitalyst_otel.setup.lifecycle import lifecycle
 
 OUTCOMES = ("success", "failure", "denied")
+_OUTCOME_SET = frozenset(OUTCOMES)
+_INFO_FIELDS = severity_fields(SeverityNumber.INFO, "INFO")
 outcomes = DeclaredValues("audit outcome", OUTCOMES)
 LOGGER = "vitalyst.audit"
 _log = logging.getLogger("vitalyst_otel")
@@ -72,6 +82,26 @@ class AuditRecord(BridgeRecord):
         self.size = size
 
 
+class EncodedAuditRecord(EncodedRecord):
+    """An audit entry's OTLP record encoded on the caller's thread (only our encoder reads the
+    queue), with what the fallback file writes should it be refused: the entry's JSON ``line``
+    (the stdout line, which decodes to the entry), its timestamp and trace flags. ``size``: the
+    bytes it holds (the record, the line) plus the item's overhead, exact."""
+
+    __slots__ = ("line", "timestamp", "trace_flags", "size")
+
+    def __init__(self, resource, scope, encoded: bytes, repairs: int, line: bytes, timestamp: int,
+                 trace_flags: int) -> None:
+        self.resource = resource  # EncodedRecord's fields, set here: one call less per record
+        self.instrumentation_scope = scope
+        self.encoded = encoded
+        self.repairs = repairs
+        self.line = line
+        self.timestamp = timestamp
+        self.trace_flags = trace_flags
+        self.size = ENCODED_ITEM_OVERHEAD + len(encoded) + len(line)
+
+
 def record_size(line: bytes) -> int:
     """The queue's estimate for the record of an entry whose JSON line is ``line``: the line
     holds every text of the entry, the attributes and the body repeat them, so twice its length
@@ -84,9 +114,10 @@ def _queued_size(record: AuditRecord) -> int:
     return record.size
 
 
-def _fallback_line(record: AuditRecord, reason: str) -> bytes:
+def _fallback_line(record: AuditRecord | EncodedAuditRecord, reason: str) -> bytes:
     """The fallback file's line of a record: its entry plus what rebuilding the record needs."""
-    return orjson.dumps({**record.entry, "time_unix_nano": record.timestamp,
+    entry = record.entry if type(record) is AuditRecord else orjson.loads(record.line)
+    return orjson.dumps({**entry, "time_unix_nano": record.timestamp,
                          "trace_flags": int(record.trace_flags or 0), "fallback_reason": reason}, default=str)
 
 
@@ -94,13 +125,18 @@ def _attributes_of(entry: dict[str, Any]) -> dict[str, Any]:
     """The OTLP attributes of an audit entry (structured detail values as JSON text)."""
     attributes: dict[str, Any] = {"log.type": "audit", "actor": entry["actor"], "action": entry["action"],
                                   "resource": entry["resource"], "outcome": entry["outcome"]}
-    if entry.get("request_id"):
-        attributes["request_id"] = entry["request_id"]
-    if entry.get("repaired"):
-        attributes["repaired"] = ",".join(entry["repaired"])
-    for key, value in (entry.get("details") or {}).items():
-        attributes[f"details.{key}"] = (value if isinstance(value, (str, bool, int, float))
-                                        else orjson.dumps(value, default=str).decode())
+    request_id = entry.get("request_id")
+    if request_id:
+        attributes["request_id"] = request_id
+    repaired = entry.get("repaired")
+    if repaired:
+        attributes["repaired"] = ",".join(repaired)
+    details = entry.get("details")
+    if details:
+        for key, value in details.items():
+            kind = type(value)
+            plain = kind is str or kind is int or kind is bool or kind is float or isinstance(value, (str, bool, int, float))
+            attributes[f"details.{key}"] = value if plain else orjson.dumps(value, default=str).decode()
     return attributes
 
 
@@ -131,10 +167,10 @@ def _plain_details(details: dict[str, Any], redactor: Redactor, max_length: int 
     value_of = redactor.value
     for key, value in details.items():
         kind = type(value)
-        if type(key) is not str or has_surrogates(key):
+        if type(key) is not str or (not key.isascii() and has_surrogates(key)):
             return None
         if kind is str:
-            if has_surrogates(value):
+            if not value.isascii() and has_surrogates(value):  # ASCII text has no surrogates
                 return None
             value = value_of(key, value)
             if max_length is not None:
@@ -187,11 +223,12 @@ class AuditTrail:
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
         self._clock = _Clock()
-        self._ids: tuple[int, tuple[str | None, str | None]] = (0, (None, None))  # span id -> hex ids
+        self._ids: tuple[int, tuple[str | None, str | None, bytes]] = (0, (None, None, b""))  # see _ids_of
         self.scope = InstrumentationScope(LOGGER)
         self.limits = limits = limits or AuditLimits()
         self.fallback = FallbackFile(fallback_path, limits.fallback_max_bytes, limits.fallback_backup_count)
         self.queue = None
+        self.encode = only_our_encoder(exporters or [])  # the records queued already encoded
         if exporters:
             rebuild = lambda line: _record_of(line, self.resource, self.scope)  # noqa: E731
             self.senders = [ReplayFirst(exporter, self.fallback, rebuild,
@@ -252,47 +289,62 @@ class AuditTrail:
         except Exception as exc:  # noqa: BLE001 - a bug here must not become the app's HTTP 500
             return self._record_minimal(actor, action, resource, outcome, exc)
 
-    def _clean(self, actor, action, resource, outcome, details) -> tuple[dict[str, Any], list[str]]:
+    def _clean(self, actor, action, resource, outcome, details) -> tuple[str, str, str, str, Any, list[str]]:
+        """``(actor, action, resource, outcome, details, repaired)`` as the entry holds them
+        (actor and resource not yet redacted)."""
         repaired: list[str] = []
         max_length = self.limits.max_length
-        fields = {}
-        for name, value in (("actor", actor), ("action", action), ("resource", resource)):
-            text, bad = safe_str(value)
-            if bad:
-                repaired.append(name)
-            fields[name] = text if max_length is None else truncate(text, max_length)
+        if (type(actor) is str and type(action) is str and type(resource) is str
+                and actor.isascii() and action.isascii() and resource.isascii()):
+            # The usual call: ASCII text has no lone surrogate, nothing to repair.
+            if max_length is not None:
+                actor, action, resource = (truncate(actor, max_length), truncate(action, max_length),
+                                           truncate(resource, max_length))
+        else:
+            texts = []
+            for name, value in (("actor", actor), ("action", action), ("resource", resource)):
+                text, bad = safe_str(value)
+                if bad:
+                    repaired.append(name)
+                texts.append(text if max_length is None else truncate(text, max_length))
+            actor, action, resource = texts
+        outcome = outcome if type(outcome) is str and outcome in _OUTCOME_SET else outcomes(safe_str(outcome)[0])
         plain = _plain_details(details, self.redactor, max_length)
         if plain is not None:  # the usual call: text, numbers and flags only; one pass
-            fields["details"] = plain
-            fields["outcome"] = outcomes(safe_str(outcome)[0])
-            return fields, repaired
+            return actor, action, resource, outcome, plain, repaired
         unprintable: list[str] = []
         printable = sanitize(details, "details", unprintable)  # finds what the redactor would render blind
         try:
             clean_details = self.redactor.mapping(details)
         except Exception:  # noqa: BLE001 - an unprintable value: make it printable, then mask
             clean_details = self.redactor.mapping(printable)
-        fields["details"] = sanitize(clean_details, "details", repaired, max_length=max_length)
+        clean_details = sanitize(clean_details, "details", repaired, max_length=max_length)
         repaired.extend(name for name in unprintable if name not in repaired)
-        fields["outcome"] = outcomes(safe_str(outcome)[0])
-        return fields, repaired
+        return actor, action, resource, outcome, clean_details, repaired
+
+    def _ids_of(self, context) -> tuple[str | None, str | None, bytes]:
+        """The hex trace and span ids of ``context`` and its encoded OTLP fields (flags, ids),
+        kept for the records of one span, which follow each other."""
+        cached_span, ids = self._ids
+        if cached_span != context.span_id or not cached_span:
+            trace_id, span_id = ((f"{context.trace_id:032x}", f"{context.span_id:016x}") if context.is_valid
+                                 else (None, None))
+            ids = (trace_id, span_id, context_fields(context.trace_flags, context.trace_id, context.span_id))
+            self._ids = (context.span_id, ids)
+        return ids
 
     def _record(self, actor, action, resource, outcome, details) -> dict[str, Any]:
         now = time.time_ns()
         context = current_span_context()
         facts = current_request.get()
-        cached_span, (trace_id, span_id) = self._ids
-        if cached_span != context.span_id or not cached_span:  # the records of one span share them
-            trace_id, span_id = ((f"{context.trace_id:032x}", f"{context.span_id:016x}") if context.is_valid
-                                 else (None, None))
-            self._ids = (context.span_id, (trace_id, span_id))
+        trace_id, span_id, context_encoded = self._ids_of(context)
         request_id = (facts.request_id if facts is not None else None) or span_id
-        fields, repaired = self._clean(actor, action, resource, outcome, details)
-        clean_details = fields["details"]
+        actor, action, resource, outcome, clean_details, repaired = self._clean(actor, action, resource, outcome,
+                                                                                 details)
+        text = self.redactor.text
         entry = {
             "timestamp": self._clock.format(now / 1e9), "log.type": "audit",
-            "actor": self.redactor.text(fields["actor"]), "action": fields["action"],
-            "resource": self.redactor.text(fields["resource"]), "outcome": fields["outcome"],
+            "actor": text(actor), "action": action, "resource": text(resource), "outcome": outcome,
             "trace_id": trace_id, "span_id": span_id, "request_id": request_id,
             "service.name": self.service_name, "details": clean_details,
         }
@@ -303,8 +355,20 @@ class AuditTrail:
         if self.queue is None:
             self._count("log_only", 1)
             return entry
+        attributes = _attributes_of(entry)
+        body = _body_of(entry)
+        if self.encode:
+            try:
+                encoded = encode_line(now, _INFO_FIELDS, body, attributes, context_encoded, now)
+                repairs = take_repairs()
+            except Exception:  # noqa: BLE001 - what cannot be encoded as it is: the worker repairs and counts it
+                take_repairs()
+            else:
+                item = EncodedAuditRecord(self.resource, self.scope, encoded, repairs, line, now, context.trace_flags)
+                self.queue.put_measured(item, item.size)
+                return entry
         self.queue.put(AuditRecord(
-            entry, record_size(line), now, now, SeverityNumber.INFO, "INFO", _body_of(entry), _attributes_of(entry),
+            entry, record_size(line), now, now, SeverityNumber.INFO, "INFO", body, attributes,
             context.trace_id, context.span_id, context.trace_flags, self.resource, self.scope))
         return entry
 

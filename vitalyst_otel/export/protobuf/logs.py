@@ -74,7 +74,7 @@ class EncodedRecord:
 
 def encode_log_record(readable: Any) -> bytes:
     """One LogRecord message body from an SDK ReadableLogRecord (or the bridge's record)."""
-    if type(readable) is EncodedRecord:
+    if isinstance(readable, EncodedRecord):  # the bridge's, or a subclass (the audit trail's)
         if readable.repairs:
             add_repairs(readable.repairs)
         return readable.encoded
