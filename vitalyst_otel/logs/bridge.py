@@ -157,10 +157,7 @@ class OtlpLogHandler(logging.Handler):
         else:
             attributes = _NO_ATTRIBUTES  # read only: the usual line has none
         context = shared.context
-        message = shared.message
-        max_length = self.max_length
-        if max_length is not None and len(message) > max_length:
-            message = truncate(message, max_length)
+        message = self._cut(shared.message)
         timestamp, observed = int(created * 1e9), time.time_ns()
         levels = self._severity_fields
         level_fields = levels.get(levelno)

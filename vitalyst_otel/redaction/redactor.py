@@ -49,9 +49,7 @@ class Redactor:
             return done
         done = self._scan(text) if maybe_secret(text) else text
         if len(text) <= _CACHED_CHARS:
-            if len(texts) >= _CACHE_LIMIT:
-                texts.clear()
-            texts[text] = done
+            _keep(texts, text, done)
         return done
 
     # --- structured values
@@ -121,10 +119,7 @@ class Redactor:
         queries = self._queries
         done = queries.get(query)
         if done is None:
-            done = self._query(query)
-            if len(queries) >= _CACHE_LIMIT:
-                queries.clear()
-            queries[query] = done
+            done = _keep(queries, query, self._query(query))
         return done
 
     def _query(self, query: str) -> str:
@@ -184,3 +179,12 @@ def _fields_of(value: Any) -> dict | None:
         except Exception:  # noqa: BLE001
             return None
     return None
+
+
+def _keep(cache: dict[str, str], key: str, done: str) -> str:
+    """``done`` stored under ``key`` in a results cache bounded to :data:`_CACHE_LIMIT` entries
+    (emptied when full: the repeated values come back at once)."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = done
+    return done
